@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what Ferry needs on Debian/Ubuntu and is missing: system packages (apt, with sudo
+# when not root), npm packages (npm ci) and, for tests, tauri-driver. Safe to run again.
+# Usage: scripts/setup.sh [run|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file"
+run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
+test_pkgs="webkit2gtk-driver libsecret-tools imagemagick"
+pkgs="$build_pkgs"
+[ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
+
+missing=()
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "Rust is not installed: install it with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+
+# npm ci only when the lock file changed since the last install.
+npm_ci() {
+  local dir=$1 stamp="$1/node_modules/.ferry-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    say "npm ci in $dir"
+    npm --prefix "$dir" ci --no-audit --no-fund --loglevel=error
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+}
+npm_ci ui
+if [ "$mode" = test ]; then
+  npm_ci tests/e2e
+  if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+    say "installing tauri-driver"
+    cargo install tauri-driver --locked --version '^2' --quiet
+  fi
+fi

@@ -1,0 +1,368 @@
+//! The headless `ferry` command line. Its names, flags, output fields and exit codes are
+//! a contract scripts rely on: extend, never rename.
+//!
+//! Exit codes: 0 success; 1 the command's target failed; 2 usage error.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use ferry_engine::accounts::{Account, AccountInput, ProviderKind};
+use ferry_engine::creds::Secret;
+use ferry_engine::queue::{JobState, Transition};
+use ferry_engine::transfer::{Engine, EngineSettings, JobProgress, ProgressSink};
+use ferry_engine::{Error, Ferry};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(name = "ferry", version, about = "Resumable uploads to DingTalk, Feishu/Lark, Alibaba Cloud PDS and iFlytek")]
+pub struct Cli {
+    /// Where Ferry keeps its database and logs (env FERRY_DATA_DIR; default: the platform's app-data dir)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// With no command, Ferry opens its window.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage provider accounts
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Queue files (a folder: its files, recursively); prints one job id per line. Does not wait.
+    Upload {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// Destination folder within the account
+        #[arg(long, value_name = "DEST")]
+        to: Option<String>,
+        /// One JSON object per job
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the engine: work the queue until interrupted
+    Run {
+        /// Exit when no job is queued or running (0 if every job ended done, 1 if any failed)
+        #[arg(long)]
+        until_idle: bool,
+    },
+    /// Show the queue: one line (or JSON object) per job
+    Queue {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause jobs (acknowledged parts are kept)
+    Pause(JobSelection),
+    /// Resume paused (or failed) jobs
+    Resume(JobSelection),
+    /// Cancel jobs (aborts the provider's upload session)
+    Cancel(JobSelection),
+    /// Engine settings: concurrency, bandwidth, part size, retries
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct JobSelection {
+    #[arg(value_name = "JOB")]
+    jobs: Vec<i64>,
+    /// Every job this applies to
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting as KEY=VALUE
+    List,
+    /// Print one setting
+    Get { key: String },
+    /// Change one setting (a running engine picks it up within a second)
+    Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Add an account; secret settings are read from standard input as KEY=VALUE lines
+    Add {
+        name: String,
+        /// local, xfyun, dingtalk, feishu or pds
+        #[arg(long, value_name = "KIND")]
+        provider: String,
+        /// Override the provider's API base URL (private deployments, tests)
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// A non-secret setting
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+    /// List accounts
+    List {
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and its keyring entries
+    Remove { name: String },
+    /// Check that an account is usable (gets a token / checks the settings)
+    Test { name: String },
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: i32,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure { code: if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED }, message: e.to_string() }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure { code: EXIT_USAGE, message: message.into() }
+}
+
+pub fn run(command: Command, data_dir: &Path) -> i32 {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = Ferry::open(data_dir).map_err(Failure::from).and_then(|ferry| match command {
+        Command::Account { command } => runtime.block_on(account(&ferry, command)),
+        Command::Upload { paths, account, to, json } => upload(&ferry, &paths, &account, to.as_deref().unwrap_or(""), json),
+        Command::Run { until_idle } => runtime.block_on(run_engine(&ferry, until_idle)),
+        Command::Queue { json } => queue(&ferry, json),
+        Command::Pause(sel) => control(&ferry, sel, Control::Pause, &runtime),
+        Command::Resume(sel) => control(&ferry, sel, Control::Resume, &runtime),
+        Command::Cancel(sel) => control(&ferry, sel, Control::Cancel, &runtime),
+        Command::Config { command } => config(&ferry, command),
+    });
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(f) => {
+            eprintln!("ferry: {}", f.message);
+            f.code
+        }
+    }
+}
+
+async fn account(ferry: &Ferry, command: AccountCommand) -> Result<(), Failure> {
+    match command {
+        AccountCommand::Add { name, provider, endpoint, settings } => {
+            let kind = ProviderKind::parse(&provider).ok_or_else(|| {
+                usage(format!("unknown provider \"{provider}\" (expected one of: local, xfyun, dingtalk, feishu, pds)"))
+            })?;
+            let settings = settings.iter().map(|kv| split_kv(kv).ok_or_else(|| usage(format!("--set {kv}: expected KEY=VALUE"))))
+                .collect::<Result<BTreeMap<_, _>, _>>()?;
+            let needs_secrets = kind.spec().settings.iter().any(|s| s.secret);
+            let secrets = if needs_secrets { read_secrets(kind)? } else { BTreeMap::new() };
+            let account = ferry.accounts.add(AccountInput { name, provider: kind, endpoint, settings, secrets })?;
+            println!("added account \"{}\" ({})", account.name, account.provider.as_str());
+            Ok(())
+        }
+        AccountCommand::List { json } => {
+            let accounts = ferry.accounts.list()?;
+            let mut out = std::io::stdout().lock();
+            for a in &accounts {
+                let line = if json { serde_json::to_string(a).expect("accounts serialise") } else { account_line(a) };
+                let _ = writeln!(out, "{line}");
+            }
+            Ok(())
+        }
+        AccountCommand::Remove { name } => {
+            ferry.accounts.remove(&name)?;
+            println!("removed account \"{name}\"");
+            Ok(())
+        }
+        AccountCommand::Test { name } => {
+            let account = ferry.accounts.get(&name)?;
+            let message = ferry_engine::check::check_account(ferry, &account).await?;
+            println!("{message}");
+            Ok(())
+        }
+    }
+}
+
+fn upload(ferry: &Ferry, paths: &[PathBuf], account: &str, dest: &str, json: bool) -> Result<(), Failure> {
+    let account = ferry.accounts.get(account)?;
+    let report = ferry_engine::enqueue::enqueue_paths(ferry, &account, paths, dest)?;
+    let mut out = std::io::stdout().lock();
+    for job in &report.queued {
+        let line = if json { serde_json::to_string(job).expect("serialises") } else { job.id.to_string() };
+        let _ = writeln!(out, "{line}");
+    }
+    for note in &report.notes {
+        eprintln!("ferry: note: {note}");
+    }
+    for r in &report.rejected {
+        eprintln!("ferry: not queued: {}", r.error);
+    }
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure { code: EXIT_FAILED, message: format!("{} path(s) could not be queued", report.rejected.len()) })
+    }
+}
+
+/// Prints each job as it ends.
+struct Announce;
+impl ProgressSink for Announce {
+    fn emit(&self, updates: Vec<JobProgress>) {
+        for u in updates.iter().filter(|u| matches!(u.state, JobState::Done | JobState::Failed)) {
+            println!("job {} {}", u.job, u.state.as_str());
+        }
+    }
+}
+
+async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
+    let engine = Engine::new(ferry, std::sync::Arc::new(Announce))?;
+    let stopper = engine.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        stopper.shutdown();
+    });
+    let report = engine.run(until_idle).await?;
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        let ids: Vec<String> = report.failed.iter().map(i64::to_string).collect();
+        Err(Failure { code: EXIT_FAILED, message: format!("job(s) failed: {} (see `ferry queue`)", ids.join(", ")) })
+    }
+}
+
+fn queue(ferry: &Ferry, json: bool) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    for j in ferry.queue.list()? {
+        let line = if json {
+            serde_json::to_string(&j).expect("serialises")
+        } else {
+            let result = j.result.as_ref().map(|r| r.summary()).filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}/{}\t{}\t{}\t{}",
+                j.id,
+                j.state.as_str(),
+                j.file,
+                j.size,
+                j.bytes_acked,
+                j.parts_done,
+                j.parts_total,
+                j.attempts,
+                j.error.as_deref().unwrap_or("-"),
+                result
+            )
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Control {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+fn control(ferry: &Ferry, sel: JobSelection, what: Control, runtime: &tokio::runtime::Runtime) -> Result<(), Failure> {
+    let (transition, verb) = match what {
+        Control::Pause => (Transition::Pause, "paused"),
+        Control::Resume => (Transition::Resume, "resumed"),
+        Control::Cancel => (Transition::Cancel, "cancelled"),
+    };
+    let ids = if sel.all { ferry.queue.ids_in(transition.from())? } else { sel.jobs };
+    let mut failed = 0;
+    for id in ids {
+        let r = match what {
+            Control::Pause => ferry.queue.pause(id),
+            Control::Resume => ferry.queue.resume(id),
+            Control::Cancel => runtime.block_on(ferry.cancel_job(id)),
+        };
+        match r {
+            Ok(()) => println!("{id} {verb}"),
+            Err(e @ Error::UnknownJob(_)) => return Err(e.into()),
+            Err(e) => {
+                eprintln!("ferry: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure { code: EXIT_FAILED, message: format!("{failed} job(s) could not be {verb}") })
+    }
+}
+
+fn config(ferry: &Ferry, command: ConfigCommand) -> Result<(), Failure> {
+    let settings = EngineSettings::load(&ferry.queue)?;
+    match command {
+        ConfigCommand::List => {
+            for key in EngineSettings::keys() {
+                println!("{key}={}", settings.get(key).unwrap_or_default());
+            }
+        }
+        ConfigCommand::Get { key } => match settings.get(&key) {
+            Some(v) => println!("{v}"),
+            None => return Err(usage(format!("unknown setting \"{key}\" (known: {})", EngineSettings::keys().collect::<Vec<_>>().join(", ")))),
+        },
+        ConfigCommand::Set { key, value } => {
+            EngineSettings::set(&ferry.queue, &key, &value)?;
+            println!("{key}={}", value.trim());
+        }
+    }
+    Ok(())
+}
+
+fn account_line(a: &Account) -> String {
+    let settings: Vec<String> = a.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let secrets = if a.secret_keys.is_empty() { String::new() } else { format!("  secrets in keyring: {}", a.secret_keys.join(",")) };
+    format!(
+        "{}\t{}\t{}\t{}{}",
+        a.name,
+        a.provider.as_str(),
+        a.endpoint.as_deref().unwrap_or("-"),
+        settings.join(" "),
+        secrets
+    )
+}
+
+fn split_kv(kv: &str) -> Option<(String, String)> {
+    let (k, v) = kv.split_once('=')?;
+    (!k.trim().is_empty()).then(|| (k.trim().to_owned(), v.to_owned()))
+}
+
+/// Secrets come on stdin as KEY=VALUE lines, so they never appear in argv or shell history.
+/// A line that is not KEY=VALUE is reported by number only: it may hold a secret.
+fn read_secrets(kind: ProviderKind) -> Result<BTreeMap<String, Secret>, Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let keys: Vec<String> = kind.spec().settings.into_iter().filter(|s| s.secret).map(|s| s.key).collect();
+        eprintln!("Enter the secret settings ({}) as KEY=VALUE lines, then Ctrl-D:", keys.join(", "));
+    }
+    let mut secrets = BTreeMap::new();
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| usage(format!("cannot read secrets from standard input: {e}")))?;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (k, v) = split_kv(line).ok_or_else(|| usage(format!("standard input line {}: expected KEY=VALUE", i + 1)))?;
+        secrets.insert(k, Secret::new(v));
+    }
+    Ok(secrets)
+}

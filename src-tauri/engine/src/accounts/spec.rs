@@ -1,0 +1,117 @@
+//! Which settings each provider kind needs, which are secret, and their defaults.
+//! The forms in the UI and the CLI's validation are both driven by this table.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Local,
+    Xfyun,
+    Dingtalk,
+    Feishu,
+    Pds,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 5] =
+        [ProviderKind::Local, ProviderKind::Xfyun, ProviderKind::Dingtalk, ProviderKind::Feishu, ProviderKind::Pds];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Local => "local",
+            ProviderKind::Xfyun => "xfyun",
+            ProviderKind::Dingtalk => "dingtalk",
+            ProviderKind::Feishu => "feishu",
+            ProviderKind::Pds => "pds",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn spec(self) -> ProviderSpec {
+        let s = |key: &str, required: bool, default: Option<&str>| SettingSpec {
+            key: key.into(),
+            secret: false,
+            required,
+            default: default.map(Into::into),
+            choices: vec![],
+        };
+        let secret = |key: &str| SettingSpec { key: key.into(), secret: true, required: true, default: None, choices: vec![] };
+        let (settings, default_endpoint) = match self {
+            ProviderKind::Local => (vec![s("root", true, None)], None),
+            ProviderKind::Xfyun => (
+                vec![
+                    s("app_id", true, None),
+                    s("oneshot_max_bytes", false, Some("30000000")),
+                    secret("api_key"),
+                    secret("api_secret"),
+                ],
+                Some("https://upload-ost-api.xfyun.cn"),
+            ),
+            ProviderKind::Dingtalk => (
+                vec![
+                    s("app_key", true, None),
+                    s("union_id", true, None),
+                    s("space_id", true, None),
+                    s("parent_id", false, Some("0")),
+                    SettingSpec {
+                        choices: ["AUTO_RENAME", "OVERWRITE", "RETURN_DENTRY_IF_EXISTS", "RETURN_ERROR_IF_EXISTS"]
+                            .map(String::from)
+                            .to_vec(),
+                        ..s("conflict", false, Some("AUTO_RENAME"))
+                    },
+                    secret("app_secret"),
+                ],
+                Some("https://api.dingtalk.com"),
+            ),
+            ProviderKind::Feishu => (
+                vec![
+                    s("app_id", true, None),
+                    s("parent_node", true, None),
+                    s("parent_type", false, Some("explorer")),
+                    secret("app_secret"),
+                ],
+                Some("https://open.feishu.cn"),
+            ),
+            ProviderKind::Pds => (
+                vec![
+                    s("domain_id", true, None),
+                    s("drive_id", true, None),
+                    s("parent_file_id", false, Some("root")),
+                    s("client_id", true, None),
+                    secret("client_secret"),
+                    secret("refresh_token"),
+                ],
+                None,
+            ),
+        };
+        ProviderSpec { kind: self, settings, default_endpoint: default_endpoint.map(Into::into) }
+    }
+}
+
+/// One setting of a provider kind, as a form field.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct SettingSpec {
+    pub key: String,
+    /// Secret settings go only to the OS keyring and are never shown again.
+    pub secret: bool,
+    pub required: bool,
+    pub default: Option<String>,
+    /// When not empty, the value must be one of these.
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct ProviderSpec {
+    pub kind: ProviderKind,
+    pub settings: Vec<SettingSpec>,
+    /// The public API base URL; `None` when every tenant has its own (PDS).
+    pub default_endpoint: Option<String>,
+}
+
+pub fn all_specs() -> Vec<ProviderSpec> {
+    ProviderKind::ALL.into_iter().map(ProviderKind::spec).collect()
+}

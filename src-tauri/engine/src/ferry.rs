@@ -1,0 +1,36 @@
+//! The facade the shell and the CLI hold: one per data dir.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::accounts::Accounts;
+use crate::creds::{Keyring, SecretStore};
+use crate::error::Result;
+use crate::queue::Queue;
+use crate::store::Store;
+
+pub struct Ferry {
+    data_dir: PathBuf,
+    pub store: Arc<Store>,
+    pub accounts: Accounts,
+    pub queue: Queue,
+}
+
+impl Ferry {
+    /// Opens the store in `data_dir` with the OS keyring for secrets.
+    pub fn open(data_dir: impl Into<PathBuf>) -> Result<Ferry> {
+        Ferry::with_secrets(data_dir, Arc::new(Keyring::default()))
+    }
+
+    pub fn with_secrets(data_dir: impl Into<PathBuf>, secrets: Arc<dyn SecretStore>) -> Result<Ferry> {
+        let data_dir = data_dir.into();
+        let store = Arc::new(Store::open(&data_dir)?);
+        let accounts = Accounts::new(store.clone(), secrets);
+        let queue = Queue::new(store.clone());
+        Ok(Ferry { data_dir, store, accounts, queue })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}

@@ -1,0 +1,19 @@
+//! Ferry's upload engine. It knows nothing about windows: the Tauri shell and the
+//! headless `ferry` command line both drive it through the same types.
+
+pub mod accounts;
+pub mod check;
+pub mod creds;
+pub mod enqueue;
+pub mod error;
+mod ferry;
+pub mod hashing;
+pub mod paths;
+pub mod providers;
+pub mod queue;
+pub mod source;
+pub mod store;
+pub mod transfer;
+
+pub use error::{Error, ErrorKind, Result, UiError};
+pub use ferry::Ferry;

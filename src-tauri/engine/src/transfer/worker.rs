@@ -1,0 +1,371 @@
+//! Works one job: claim it, (hash it,) initiate or resume the provider session, send the
+//! parts the ledger does not have, commit, finish. Every step is a guarded queue
+//! transition, so a pause or cancel from anywhere (this window, another process) simply
+//! makes the next step's guard refuse, and the worker stops.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::reader::{self, ReadError};
+use super::{Handle, Shared};
+use crate::error::{Error, ErrorKind};
+use crate::providers::{Committed, Init, JobSpec, PartBody, PartSpec, ProviderError};
+use crate::queue::{now_ms, Job, JobError, JobState};
+use crate::source::{self, Identity, SourceError};
+
+/// How a worker left its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Failed,
+    /// Will run again later (a retry is scheduled).
+    Later,
+    /// Paused, cancelled or shut down: someone else decided.
+    Stopped,
+}
+
+/// Why work on a job stopped before it was done.
+enum Stop {
+    /// Pause, cancel or shutdown.
+    Interrupted,
+    /// A guarded transition was refused: the job's state was changed from outside.
+    Lost(Error),
+    Provider(ProviderError),
+    Source(SourceError),
+    Engine(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Transition { .. } | Error::UnknownJob(_) => Stop::Lost(e),
+            other => Stop::Engine(other),
+        }
+    }
+}
+
+impl From<ProviderError> for Stop {
+    fn from(e: ProviderError) -> Self {
+        Stop::Provider(e)
+    }
+}
+
+impl From<SourceError> for Stop {
+    fn from(e: SourceError) -> Self {
+        Stop::Source(e)
+    }
+}
+
+/// Restarts from `init` allowed in one run when the provider forgets an upload.
+const MAX_RESTARTS: u32 = 3;
+
+pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome {
+    let result = work(&sh, id, &cancel).await;
+    if let Err(e) = sh.queue.release_in_flight(id) {
+        tracing::warn!(job = id, error = %e, "could not release parts in flight");
+    }
+    let outcome = match result {
+        Ok(o) => o,
+        Err(Stop::Interrupted) => Outcome::Stopped,
+        Err(Stop::Lost(e)) => {
+            tracing::info!(job = id, "stopped: {e}");
+            Outcome::Stopped
+        }
+        Err(stop) => settle(&sh, id, stop),
+    };
+    let state = sh.queue.state(id).unwrap_or(JobState::Failed);
+    sh.progress.job_ended(id, state);
+    outcome
+}
+
+/// Records a failure: retried later if it was temporary and attempts remain, else failed.
+fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
+    let job = sh.queue.get(id).ok();
+    let path = job.as_ref().map(|j| j.source.display().to_string()).unwrap_or_default();
+    let (kind, message, temporary) = match stop {
+        Stop::Provider(e) => (e.kind, e.message, e.temporary),
+        Stop::Source(e) => (e.kind(), e.to_string(), false),
+        Stop::Engine(e) => (e.kind(), e.to_string(), e.kind() == ErrorKind::KeyringUnavailable),
+        Stop::Interrupted | Stop::Lost(_) => unreachable!("handled by the caller"),
+    };
+    // Name the file in every error people see.
+    let message = if message.contains(&path) { message } else { format!("{path}: {message}") };
+    let error = JobError { kind, message };
+    let attempts = job.map(|j| j.attempts).unwrap_or(u32::MAX);
+    let limit = sh.settings().job_attempts;
+    let r = if temporary && attempts < limit {
+        let delay_ms = (30_000i64 << (attempts.saturating_sub(1)).min(6)).min(30 * 60_000);
+        tracing::warn!(job = id, attempts, "will retry in {} s: {}", delay_ms / 1000, error.message);
+        sh.queue.retry_later(id, now_ms() + delay_ms, &error).map(|_| Outcome::Later)
+    } else {
+        tracing::warn!(job = id, "failed: {}", error.message);
+        sh.queue.fail(id, &error).map(|_| Outcome::Failed)
+    };
+    r.unwrap_or_else(|e| {
+        tracing::info!(job = id, "state changed meanwhile: {e}");
+        Outcome::Stopped
+    })
+}
+
+fn spec<'a>(job: &'a Job, sha1: Option<&'a str>, preferred: u64) -> JobSpec<'a> {
+    JobSpec {
+        job_id: job.id,
+        path: &job.source,
+        name: &job.name,
+        dest: &job.dest,
+        size: job.size,
+        sha1,
+        preferred_part_size: preferred,
+    }
+}
+
+/// The parts of a file of `size` bytes cut at `part_size` (one empty part for an empty file).
+pub fn plan_parts(size: u64, part_size: u64) -> Vec<PartSpec> {
+    let count = size.div_ceil(part_size.max(1)).max(1) as u32;
+    (1..=count)
+        .map(|n| {
+            let offset = (n as u64 - 1) * part_size;
+            PartSpec { number: n, offset, length: part_size.min(size - offset.min(size)), count }
+        })
+        .collect()
+}
+
+async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<Outcome, Stop> {
+    let job = sh.queue.get(id)?;
+    if job.state != JobState::Queued {
+        return Err(Stop::Lost(Error::Transition { job: id, state: job.state.as_str().into(), verb: "start" }));
+    }
+    let account = sh.accounts.get_by_id(job.account_id).map_err(|_| {
+        Stop::Engine(Error::Unsupported(format!("the account of this job (#{}) was removed", job.account_id)))
+    })?;
+    let handle = match sh.handle(&account) {
+        Ok(h) => h,
+        Err(e) => {
+            sh.queue.start_uploading(id)?; // claim, so the failure is recorded against this run
+            return Err(Stop::Engine(e));
+        }
+    };
+    let limits = handle.provider.limits();
+    let hashing_first = limits.sha1_before_init && job.sha1.is_none() && job.session.is_none();
+    if hashing_first {
+        sh.queue.start_hashing(id)?;
+    } else {
+        sh.queue.start_uploading(id)?;
+    }
+    let acked: u64 = sh.queue.parts(id)?.iter().filter(|p| p.state == crate::queue::PartState::Acked).map(|p| p.spec.length).sum();
+    let first_state = if hashing_first { JobState::Hashing } else { JobState::Uploading };
+    sh.progress.job(id, first_state, job.size, acked);
+
+    let identity = Identity { size: job.size, mtime_ns: job.mtime_ns, inode: job.inode };
+    source::verify(&job.source, identity)?;
+    if job.size > limits.max_file() {
+        return Err(Stop::Provider(ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!("{} is {} bytes, more than {} accepts ({} bytes at most)", job.source.display(), job.size, account.provider.as_str(), limits.max_file()),
+        )));
+    }
+
+    let mut sha1 = job.sha1.clone();
+    if hashing_first {
+        let hash = hash(&job, identity, cancel).await?;
+        sh.queue.set_sha1(id, &hash)?;
+        sha1 = Some(hash);
+        sh.queue.start_uploading(id)?;
+        sh.progress.job(id, JobState::Uploading, job.size, 0);
+    }
+
+    let preferred = sh.settings().part_size;
+    let mut session = job.session.clone();
+    let mut restarts = 0;
+    loop {
+        let spec = spec(&job, sha1.as_deref(), preferred);
+        let sess = match session.take() {
+            None => {
+                let init = pace(&handle, cancel, |_| handle.provider.init(&spec)).await?;
+                match init {
+                    Init::AlreadyThere(committed) => return finish(sh, id, committed),
+                    Init::Upload { session: s, part_size } => {
+                        sh.queue.plan(id, &s, part_size, &plan_parts(job.size, part_size))?;
+                        s
+                    }
+                }
+            }
+            Some(s) => {
+                if let Some(held) = pace(&handle, cancel, |_| handle.provider.uploaded_parts(&s)).await? {
+                    let (gained, lost) = sh.queue.reconcile(id, &held)?;
+                    tracing::info!(job = id, gained, lost, "reconciled the ledger with the provider");
+                }
+                s
+            }
+        };
+
+        match transfer(sh, &handle, &job, &sess, identity, cancel).await {
+            Ok(hash) => sha1 = Some(hash),
+            Err(Stop::Provider(e)) if e.restart && restarts < MAX_RESTARTS => {
+                restarts += 1;
+                tracing::warn!(job = id, "starting the upload over: {}", e.message);
+                sh.queue.reset_session(id)?;
+                sh.progress.job(id, JobState::Uploading, job.size, 0);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+
+        // Commit: the source must still be the version whose parts were sent.
+        source::verify(&job.source, identity)?;
+        if let Some(h) = &sha1 {
+            sh.queue.set_sha1(id, h)?;
+        }
+        sh.queue.begin_commit(id)?;
+        sh.progress.job(id, JobState::Committing, job.size, job.size);
+        let receipts: Vec<_> = sh.queue.parts(id)?.into_iter().filter_map(|p| p.receipt).collect();
+        let spec = self::spec(&job, sha1.as_deref(), preferred);
+        // Not cancellable: a commit in flight cannot be taken back (pause waits for it).
+        let never = CancellationToken::new();
+        return match pace(&handle, &never, |_| handle.provider.commit(&sess, &spec, &receipts)).await {
+            Ok(committed) => finish(sh, id, committed),
+            Err(Stop::Provider(e)) if e.restart => {
+                tracing::warn!(job = id, "the provider forgot the upload at commit; starting over: {}", e.message);
+                sh.queue.reset_session(id)?;
+                let error = JobError { kind: e.kind, message: e.message };
+                sh.queue.retry_later(id, now_ms(), &error)?;
+                Ok(Outcome::Later)
+            }
+            Err(e) => Err(e),
+        };
+    }
+}
+
+fn finish(sh: &Shared, id: i64, committed: Committed) -> Result<Outcome, Stop> {
+    sh.queue.finish(id, &committed)?;
+    tracing::info!(job = id, result = %committed.summary(), rapid = committed.rapid, "done");
+    Ok(Outcome::Done)
+}
+
+/// A provider call in paced, retried slots, abandoned on cancel.
+async fn pace<'a, T, F, Fut>(handle: &'a Handle, cancel: &CancellationToken, call: F) -> Result<T, Stop>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    tokio::select! {
+        r = handle.pacer.run(call, |e, attempt| tracing::info!(attempt, "retrying: {}", e.message)) => r.map_err(Stop::Provider),
+        _ = cancel.cancelled() => Err(Stop::Interrupted),
+    }
+}
+
+async fn hash(job: &Job, identity: Identity, cancel: &CancellationToken) -> Result<String, Stop> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (path, s) = (job.source.clone(), stop.clone());
+    let task = tokio::task::spawn_blocking(move || reader::hash_file(&path, identity, &s));
+    let _stop_on_exit = StopFlag(stop);
+    tokio::select! {
+        r = task => match r {
+            Ok(Ok(h)) => Ok(h),
+            Ok(Err(ReadError::Source(e))) => Err(Stop::Source(e)),
+            Ok(Err(ReadError::Closed)) => Err(Stop::Interrupted),
+            Err(e) => Err(Stop::Engine(Error::Unsupported(format!("hashing failed: {e}")))),
+        },
+        _ = cancel.cancelled() => Err(Stop::Interrupted),
+    }
+}
+
+/// Tells a blocking reader to stop when the async side goes away.
+struct StopFlag(Arc<AtomicBool>);
+impl Drop for StopFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Sends every part the ledger lacks; returns the whole file's SHA-1 (read in the same pass).
+async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_json::Value, identity: Identity, cancel: &CancellationToken) -> Result<String, Stop> {
+    let parts = sh.queue.parts(job.id)?;
+    let concurrency = handle.provider.limits().part_concurrency.min(sh.settings().parts_per_file as usize).max(1);
+    // Capacity 1: memory stays within (parts in flight + 2) × part size.
+    let (tx, rx) = mpsc::channel::<(PartSpec, Bytes)>(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (path, s) = (job.source.clone(), stop.clone());
+    let reader = tokio::task::spawn_blocking(move || reader::read_parts(&path, identity, &parts, tx, &s));
+    let _stop_on_exit = StopFlag(stop);
+
+    let incoming = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let uploads = incoming
+        .map(|(spec, bytes)| send_part(sh, handle, job.id, session, spec, bytes))
+        .buffer_unordered(concurrency)
+        .try_for_each(|()| std::future::ready(Ok(())));
+    let sent = tokio::select! {
+        r = uploads => r,
+        _ = cancel.cancelled() => Err(Stop::Interrupted),
+    };
+    drop(_stop_on_exit);
+    let read = reader.await;
+    sent?;
+    match read {
+        Ok(Ok(sha1)) => Ok(sha1),
+        Ok(Err(ReadError::Source(e))) => Err(Stop::Source(e)),
+        Ok(Err(ReadError::Closed)) => Err(Stop::Interrupted),
+        Err(e) => Err(Stop::Engine(Error::Unsupported(format!("reading failed: {e}")))),
+    }
+}
+
+/// One part: in flight in the ledger, sent (retried in place from memory), acknowledged in
+/// the ledger. Only the committed acknowledgement counts as progress.
+async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_json::Value, spec: PartSpec, bytes: Bytes) -> Result<(), Stop> {
+    sh.queue.part_start(job, spec.number)?;
+    let sent = Arc::new(AtomicU64::new(0));
+    sh.progress.part_started(job, spec.number, spec.length, sent.clone());
+    let provider = &handle.provider;
+    let result = handle
+        .pacer
+        .run(
+            |_| provider.upload_part(session, spec, PartBody::new(bytes.clone(), sh.bandwidth.clone(), sent.clone())),
+            |e, attempt| {
+                tracing::info!(job, part = spec.number, attempt, "retrying part: {}", e.message);
+                let _ = sh.queue.add_bytes_sent(job, sent.load(Ordering::Relaxed));
+                let _ = sh.queue.part_retried(job, spec.number);
+                sh.progress.part_retrying(job, spec.number);
+            },
+        )
+        .await;
+    match result {
+        Ok(receipt) => {
+            sh.queue.add_bytes_sent(job, spec.length)?;
+            sh.queue.part_ack(job, &receipt)?;
+            sh.progress.part_acked(job, spec.number, spec.length);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = sh.queue.add_bytes_sent(job, sent.load(Ordering::Relaxed));
+            sh.progress.part_released(job, spec.number);
+            Err(Stop::Provider(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_parts;
+
+    #[test]
+    fn parts_cover_the_file_exactly() {
+        for (size, part) in [(0u64, 5u64), (1, 5), (4, 5), (5, 5), (6, 5), (11, 5), (10, 5)] {
+            let parts = plan_parts(size, part);
+            assert_eq!(parts.iter().map(|p| p.length).sum::<u64>(), size, "{size}/{part}");
+            assert_eq!(parts.len() as u64, size.div_ceil(part).max(1));
+            for (i, p) in parts.iter().enumerate() {
+                assert_eq!(p.number as usize, i + 1);
+                assert_eq!(p.offset, i as u64 * part);
+                assert_eq!(p.count as usize, parts.len());
+                if !p.is_last() {
+                    assert_eq!(p.length, part, "every non-final part has the same size");
+                }
+            }
+        }
+    }
+}

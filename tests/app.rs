@@ -1,0 +1,8 @@
+//! The app's integration tests, in one binary (each test binary links the whole app).
+//! They drive the real `ferry` binary and need a Secret Service on the session bus:
+//! run them through `scripts/test.sh`, which starts one.
+
+mod app {
+    pub mod support;
+    mod cli_accounts;
+}

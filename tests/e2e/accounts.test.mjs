@@ -1,0 +1,87 @@
+// The foundation's end-to-end test: add an account with a secret through the real window,
+// see it listed, restart the app and still see it, find the secret in the Secret Service
+// and nowhere in the SQLite files, then remove it (from the window and the keyring).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { By, until } from 'selenium-webdriver';
+import { startDriver, openApp, freshDataDir, find, byTestId, keyringItems, sqliteBytes, screenshot } from './harness.mjs';
+
+const dataDir = freshDataDir();
+const secret = `e2e-secret-${process.pid}-${Date.now()}`;
+const name = 'iFlytek work';
+let driver;
+let tauriDriver;
+
+before(async () => {
+  tauriDriver = await startDriver({ FERRY_DATA_DIR: dataDir });
+});
+
+after(async () => {
+  if (driver) await driver.quit().catch(() => {});
+  await tauriDriver?.stop();
+});
+
+async function type(id, text) {
+  const el = await find(driver, id);
+  await el.clear();
+  await el.sendKeys(text);
+}
+
+async function row() {
+  return driver.wait(until.elementLocated(By.css(`[data-testid="account-row"][data-name="${name}"]`)), 10000);
+}
+
+test('add an account with a secret through the form', async () => {
+  driver = await openApp();
+  await (await find(driver, 'nav-accounts')).click();
+  await (await find(driver, 'add-account')).click();
+  await type('field-name', name);
+  await (await find(driver, 'field-provider')).findElement(By.css('option[value="xfyun"]')).click();
+  await type('setting-app_id', '4CC5779A');
+  await type('setting-api_key', 'e2e-key');
+  const secretInput = await find(driver, 'setting-api_secret');
+  assert.equal(await secretInput.getAttribute('type'), 'password');
+  await secretInput.sendKeys(secret);
+  await (await find(driver, 'account-submit')).click();
+  const r = await row();
+  assert.match(await r.getText(), /4CC5779A/);
+  assert.ok(!(await driver.getPageSource()).includes(secret), 'the secret is not echoed anywhere in the page');
+  await screenshot(driver, 'accounts.png');
+});
+
+test('bad input is refused with a message next to the field', async () => {
+  await (await find(driver, 'add-account')).click();
+  await type('field-name', name); // duplicate
+  await (await find(driver, 'field-provider')).findElement(By.css('option[value="local"]')).click();
+  await type('setting-root', '/tmp/ferry-e2e-dest');
+  await (await find(driver, 'account-submit')).click();
+  const err = await find(driver, 'error-name');
+  await driver.wait(async () => /already exists/.test(await err.getText()), 5000);
+});
+
+test('after a restart the account is still listed', async () => {
+  await driver.quit();
+  driver = await openApp();
+  await (await find(driver, 'nav-accounts')).click();
+  const r = await row();
+  assert.match(await r.getText(), /xfyun|iFlytek|讯飞/i);
+});
+
+test('the secret is in the keyring and nowhere in the SQLite files', () => {
+  const items = keyringItems();
+  assert.ok(items.includes(secret), `secret-tool finds the secret:\n${items.replace(secret, '<secret>')}`);
+  const files = sqliteBytes(dataDir);
+  assert.ok(files.length >= 1, 'the SQLite database exists');
+  for (const bytes of files) {
+    assert.equal(bytes.indexOf(Buffer.from(secret)), -1, 'secret bytes must not be in SQLite');
+  }
+  assert.ok(files.some((b) => b.indexOf(Buffer.from('4CC5779A')) !== -1), 'the non-secret setting is in SQLite');
+});
+
+test('remove deletes the account and its keyring entries', async () => {
+  const r = await row();
+  await (await r.findElement(byTestId('account-remove'))).click();
+  await (await find(driver, 'account-remove-confirm')).click();
+  await driver.wait(async () => (await driver.findElements(By.css(`[data-testid="account-row"][data-name="${name}"]`))).length === 0, 10000);
+  assert.ok(!keyringItems().includes(secret), 'the keyring entry is gone');
+});

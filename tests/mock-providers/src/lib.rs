@@ -1,0 +1,22 @@
+//! Strict HTTP mocks of Ferry's upload providers, for tests and benchmarks.
+//!
+//! Every mock binds `127.0.0.1` only. Each one follows its provider's reference document in
+//! `shared/providers/` (not Ferry's client), so a client bug shows up as the error the real
+//! service would give.
+//!
+//! Shared pieces, reused by every provider mock:
+//! * [`faults`]: runtime fault injection (dropped connections, 5xx, business errors, throttling,
+//!   slowness), driven in-process or over HTTP;
+//! * a `PUT|POST /__sink` byte sink (a `curl -T` baseline on the same server);
+//! * control endpoints `POST /__mock/faults`, `GET /__mock/faults`, `GET /__mock/state`,
+//!   `POST /__mock/reset`.
+
+mod body;
+mod control;
+pub mod faults;
+mod server;
+mod sink;
+pub mod xfyun;
+
+pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, Trigger};
+pub use xfyun::{Stats, StoredObject, XfyunConfig, XfyunMock};

@@ -1,0 +1,390 @@
+//! Uploads in progress and stored objects, kept as files under one data directory.
+//!
+//! Layout: `incoming/` (bodies being received), `uploads/<upload_id>/<slice_id>.part`,
+//! `objects/<n>.bin`. Files rather than memory so a 1 GiB benchmark does not hold 1 GiB of RAM.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD_NO_PAD as BASE64;
+use base64::Engine as _;
+use parking_lot::Mutex;
+use serde::Serialize;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use tempfile::{TempDir, TempPath};
+
+use super::envelope::BizError;
+use crate::sink::hex;
+
+/// Where stored URLs point (doc §2: `https://xfyun-seve-dx/<token>`, opaque).
+pub(crate) const URL_PREFIX: &str = "https://xfyun-seve-dx/";
+
+/// A file the service stores after `/file/upload` or `/file/mpupload/complete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredObject {
+    pub url: String,
+    pub size: u64,
+    pub sha1_hex: String,
+}
+
+/// The slice-size rules checked at `complete` (doc §4, §7).
+pub(crate) struct SliceRules {
+    pub min_slice: u64,
+    pub max_slice: u64,
+}
+
+struct Upload {
+    created: Instant,
+    dir: PathBuf,
+    /// slice_id → size in bytes.
+    slices: BTreeMap<u32, u64>,
+}
+
+impl Upload {
+    fn slice_path(&self, slice_id: u32) -> PathBuf {
+        self.dir.join(format!("{slice_id}.part"))
+    }
+}
+
+struct ObjectEntry {
+    url: String,
+    path: PathBuf,
+    size: u64,
+    /// Hashed on first request: hashing at complete would slow every benchmark run.
+    sha1: OnceLock<String>,
+}
+
+enum DataRoot {
+    Temp(TempDir),
+    Dir(PathBuf),
+}
+
+#[derive(Default)]
+struct Inner {
+    uploads: HashMap<String, Upload>,
+    objects: Vec<Arc<ObjectEntry>>,
+}
+
+pub(crate) struct Store {
+    root: DataRoot,
+    ttl: Option<Duration>,
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    /// Uses `data_dir` (created if missing, kept afterwards) or a temp dir deleted on drop.
+    pub(crate) fn open(data_dir: Option<PathBuf>, ttl: Option<Duration>) -> io::Result<Self> {
+        let root = match data_dir {
+            Some(dir) => DataRoot::Dir(dir),
+            None => DataRoot::Temp(
+                tempfile::Builder::new()
+                    .prefix("ferry-mock-xfyun-")
+                    .tempdir()?,
+            ),
+        };
+        let store = Store {
+            root,
+            ttl,
+            inner: Mutex::new(Inner::default()),
+        };
+        for sub in ["incoming", "uploads", "objects"] {
+            fs::create_dir_all(store.root().join(sub))?;
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        match &self.root {
+            DataRoot::Temp(dir) => dir.path(),
+            DataRoot::Dir(dir) => dir,
+        }
+    }
+
+    /// Where request bodies are streamed before they are accepted.
+    pub(crate) fn incoming_dir(&self) -> PathBuf {
+        self.root().join("incoming")
+    }
+
+    pub(crate) fn create_upload(&self) -> Result<String, BizError> {
+        let id = format!("up_{}{:06}", unix_millis(), next_seq());
+        let dir = self.root().join("uploads").join(&id);
+        fs::create_dir_all(&dir).map_err(BizError::io)?;
+        let upload = Upload {
+            created: Instant::now(),
+            dir,
+            slices: BTreeMap::new(),
+        };
+        self.inner.lock().uploads.insert(id.clone(), upload);
+        Ok(id)
+    }
+
+    /// Accepts slice `slice_id` of `upload_id`, replacing an earlier copy of the same slice.
+    pub(crate) fn put_slice(
+        &self,
+        upload_id: &str,
+        slice_id: u32,
+        data: TempPath,
+        size: u64,
+        sequential: bool,
+    ) -> Result<(), BizError> {
+        let mut inner = self.inner.lock();
+        let upload = self.live_upload(&mut inner, upload_id)?;
+        if sequential && !upload.slices.contains_key(&slice_id) {
+            let next = upload.slices.keys().next_back().map_or(1, |last| last + 1);
+            if slice_id != next {
+                return Err(BizError::invalid(format!(
+                    "sliceId {slice_id} is out of order: the next slice must be {next}"
+                )));
+            }
+        }
+        // rename() replaces atomically, so a re-sent slice never leaves a torn file.
+        data.persist(upload.slice_path(slice_id))
+            .map_err(|e| BizError::io(e.error))?;
+        upload.slices.insert(slice_id, size);
+        Ok(())
+    }
+
+    /// Validates the slices and, when they are complete, removes the upload and returns the
+    /// slice files in order (the caller assembles them).
+    pub(crate) fn take_for_complete(
+        &self,
+        upload_id: &str,
+        rules: &SliceRules,
+    ) -> Result<CompletedSlices, BizError> {
+        let mut inner = self.inner.lock();
+        let upload = self.live_upload(&mut inner, upload_id)?;
+        check_slices(&upload.slices, rules)?;
+        let upload = inner
+            .uploads
+            .remove(upload_id)
+            .ok_or_else(|| BizError::expired("upload_id not found"))?;
+        let parts = upload
+            .slices
+            .keys()
+            .map(|&id| upload.slice_path(id))
+            .collect();
+        Ok(CompletedSlices {
+            parts,
+            dir: upload.dir,
+        })
+    }
+
+    pub(crate) fn cancel(&self, upload_id: &str) -> Result<(), BizError> {
+        let mut inner = self.inner.lock();
+        self.live_upload(&mut inner, upload_id)?;
+        if let Some(upload) = inner.uploads.remove(upload_id) {
+            let _ = fs::remove_dir_all(upload.dir);
+        }
+        Ok(())
+    }
+
+    /// Concatenates completed slices into a new object file (blocking: run off the runtime).
+    pub(crate) fn assemble(&self, slices: CompletedSlices) -> io::Result<(PathBuf, u64)> {
+        let dest = self.new_object_path();
+        let mut out = fs::File::create(&dest)?;
+        let mut size = 0u64;
+        for part in &slices.parts {
+            // File-to-file io::copy uses copy_file_range on Linux: no user-space copy.
+            size += io::copy(&mut fs::File::open(part)?, &mut out)?;
+        }
+        let _ = fs::remove_dir_all(&slices.dir);
+        Ok((dest, size))
+    }
+
+    /// Stores a received body as a new object.
+    pub(crate) fn object_from_temp(&self, data: TempPath) -> io::Result<PathBuf> {
+        let dest = self.new_object_path();
+        data.persist(&dest).map_err(|e| e.error)?;
+        Ok(dest)
+    }
+
+    /// Registers an object file and returns its opaque URL.
+    pub(crate) fn add_object(&self, path: PathBuf, size: u64) -> String {
+        let url = format!("{URL_PREFIX}{}", opaque_token());
+        let entry = ObjectEntry {
+            url: url.clone(),
+            path,
+            size,
+            sha1: OnceLock::new(),
+        };
+        self.inner.lock().objects.push(Arc::new(entry));
+        url
+    }
+
+    /// Every stored object in creation order (hashes files on first call: may block).
+    pub(crate) fn objects(&self) -> Vec<StoredObject> {
+        let entries = self.inner.lock().objects.clone();
+        entries
+            .iter()
+            .map(|e| StoredObject {
+                url: e.url.clone(),
+                size: e.size,
+                sha1_hex: e
+                    .sha1
+                    .get_or_init(|| sha1_file(&e.path).unwrap_or_default())
+                    .clone(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn object_path(&self, url: &str) -> Option<PathBuf> {
+        self.inner
+            .lock()
+            .objects
+            .iter()
+            .find(|e| e.url == url)
+            .map(|e| e.path.clone())
+    }
+
+    /// Forgets every upload and object and deletes their files.
+    pub(crate) fn reset(&self) {
+        let old = std::mem::take(&mut *self.inner.lock());
+        for upload in old.uploads.into_values() {
+            let _ = fs::remove_dir_all(upload.dir);
+        }
+        for object in old.objects {
+            let _ = fs::remove_file(&object.path);
+        }
+    }
+
+    /// The upload under `id`, unless unknown, cancelled, completed or expired (all 10005).
+    fn live_upload<'a>(&self, inner: &'a mut Inner, id: &str) -> Result<&'a mut Upload, BizError> {
+        let expired = match inner.uploads.get(id) {
+            None => {
+                return Err(BizError::expired(format!(
+                    "upload_id {id} not found or already finished"
+                )))
+            }
+            Some(upload) => self.ttl.is_some_and(|ttl| upload.created.elapsed() > ttl),
+        };
+        if expired {
+            if let Some(upload) = inner.uploads.remove(id) {
+                let _ = fs::remove_dir_all(upload.dir);
+            }
+            return Err(BizError::expired(format!("upload_id {id} has expired")));
+        }
+        inner
+            .uploads
+            .get_mut(id)
+            .ok_or_else(|| BizError::expired("upload_id not found"))
+    }
+
+    fn new_object_path(&self) -> PathBuf {
+        self.root()
+            .join("objects")
+            .join(format!("{}.bin", next_seq()))
+    }
+}
+
+/// Slice files of a completed upload, in slice_id order.
+pub(crate) struct CompletedSlices {
+    parts: Vec<PathBuf>,
+    dir: PathBuf,
+}
+
+/// Slices must be 1..n without gaps; all but the last the same size S with
+/// min_slice ≤ S ≤ max_slice; the last at most S. Nothing uploaded is 10005 (doc §8).
+pub(crate) fn check_slices(sizes: &BTreeMap<u32, u64>, rules: &SliceRules) -> Result<(), BizError> {
+    let Some((&last_id, &last_size)) = sizes.last_key_value() else {
+        return Err(BizError::expired(
+            "no slice has been uploaded for this upload_id",
+        ));
+    };
+    if let Some(missing) = (1..=last_id).find(|id| !sizes.contains_key(id)) {
+        return Err(BizError::invalid(format!(
+            "slice {missing} is missing: slices must be numbered 1..n without gaps (highest received is {last_id})"
+        )));
+    }
+    if last_id == 1 {
+        return Ok(()); // a lone slice is the last one: any size up to max_slice
+    }
+    let slice_size = sizes[&1];
+    if slice_size < rules.min_slice || slice_size > rules.max_slice {
+        return Err(BizError::invalid(format!(
+            "slice 1 is {slice_size} bytes: every slice except the last must be {}..={} bytes",
+            rules.min_slice, rules.max_slice
+        )));
+    }
+    if let Some((id, size)) = sizes
+        .iter()
+        .take(sizes.len() - 1)
+        .find(|(_, &s)| s != slice_size)
+    {
+        return Err(BizError::invalid(format!(
+            "slice {id} is {size} bytes but slice 1 is {slice_size} bytes: every slice except the last must have the same size"
+        )));
+    }
+    if last_size > slice_size {
+        return Err(BizError::invalid(format!(
+            "last slice {last_id} is {last_size} bytes, larger than the {slice_size}-byte slices before it"
+        )));
+    }
+    Ok(())
+}
+
+fn sha1_file(path: &Path) -> io::Result<String> {
+    let mut hasher = Sha1::new();
+    io::copy(&mut fs::File::open(path)?, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// A base64-looking token like the real `IBAUEX+ollA5b…` (unique, not meaningful).
+fn opaque_token() -> String {
+    let mut h = Sha256::new();
+    h.update(next_seq().to_le_bytes());
+    h.update(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_le_bytes(),
+    );
+    h.update(std::process::id().to_le_bytes());
+    BASE64.encode(&h.finalize()[..30])
+}
+
+fn next_seq() -> u64 {
+    static SEQ: AtomicU64 = AtomicU64::new(1);
+    SEQ.fetch_add(1, Ordering::Relaxed)
+}
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xfyun::envelope::{INVALID_PARAMETER, UPLOAD_EXPIRED};
+
+    const RULES: SliceRules = SliceRules {
+        min_slice: 100,
+        max_slice: 1000,
+    };
+
+    fn check(sizes: &[(u32, u64)]) -> Result<(), i64> {
+        check_slices(&sizes.iter().copied().collect(), &RULES).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn slice_layout_rules() {
+        assert_eq!(check(&[]), Err(UPLOAD_EXPIRED));
+        assert_eq!(check(&[(1, 5)]), Ok(()));
+        assert_eq!(check(&[(1, 100), (2, 100), (3, 1)]), Ok(()));
+        assert_eq!(check(&[(1, 100), (2, 100)]), Ok(()));
+        assert_eq!(check(&[(1, 100), (3, 1)]), Err(INVALID_PARAMETER)); // gap
+        assert_eq!(check(&[(2, 100)]), Err(INVALID_PARAMETER)); // no slice 1
+        assert_eq!(check(&[(1, 99), (2, 1)]), Err(INVALID_PARAMETER)); // undersized
+        assert_eq!(check(&[(1, 100), (2, 150), (3, 1)]), Err(INVALID_PARAMETER)); // unequal
+        assert_eq!(check(&[(1, 100), (2, 101)]), Err(INVALID_PARAMETER)); // last too big
+        assert_eq!(check(&[(1, 1001), (2, 1)]), Err(INVALID_PARAMETER)); // oversized
+    }
+}

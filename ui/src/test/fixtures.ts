@@ -1,0 +1,75 @@
+// The provider table as the Rust side sends it (src-tauri/engine/src/accounts/spec.rs).
+import type { Account, ProviderSpec, SettingSpec } from '../lib/api';
+
+const s = (key: string, required: boolean, dflt: string | null = null, choices: string[] = []): SettingSpec => ({
+  key,
+  secret: false,
+  required,
+  default: dflt,
+  choices,
+});
+const secret = (key: string): SettingSpec => ({ key, secret: true, required: true, default: null, choices: [] });
+
+export const SPECS: ProviderSpec[] = [
+  { kind: 'local', settings: [s('root', true)], default_endpoint: null },
+  {
+    kind: 'xfyun',
+    settings: [s('app_id', true), secret('api_key'), secret('api_secret')],
+    default_endpoint: 'https://upload-ost-api.xfyun.cn',
+  },
+  {
+    kind: 'dingtalk',
+    settings: [
+      s('app_key', true),
+      s('union_id', true),
+      s('space_id', true),
+      s('parent_id', false, '0'),
+      s('conflict', false, 'AUTO_RENAME', ['AUTO_RENAME', 'OVERWRITE', 'RETURN_DENTRY_IF_EXISTS', 'RETURN_ERROR_IF_EXISTS']),
+      secret('app_secret'),
+    ],
+    default_endpoint: 'https://api.dingtalk.com',
+  },
+  {
+    kind: 'feishu',
+    settings: [s('app_id', true), s('parent_node', true), s('parent_type', false, 'explorer'), secret('app_secret')],
+    default_endpoint: 'https://open.feishu.cn',
+  },
+  {
+    kind: 'pds',
+    settings: [
+      s('domain_id', true),
+      s('drive_id', true),
+      s('parent_file_id', false, 'root'),
+      s('client_id', true),
+      secret('client_secret'),
+      secret('refresh_token'),
+    ],
+    default_endpoint: null,
+  },
+];
+
+export function spec(kind: ProviderSpec['kind']): ProviderSpec {
+  const found = SPECS.find((x) => x.kind === kind);
+  if (!found) throw new Error(`no spec ${kind}`);
+  return found;
+}
+
+export const XFYUN_ACCOUNT: Account = {
+  id: 1,
+  name: 'voice',
+  provider: 'xfyun',
+  endpoint: null,
+  settings: { app_id: 'app-123' },
+  secret_keys: ['api_key', 'api_secret'],
+  created_at: 1_700_000_000,
+};
+
+export const DINGTALK_ACCOUNT: Account = {
+  id: 2,
+  name: 'team',
+  provider: 'dingtalk',
+  endpoint: 'https://dt.example.test',
+  settings: { app_key: 'ak', union_id: 'u1', space_id: 's1', parent_id: '0', conflict: 'OVERWRITE' },
+  secret_keys: ['app_secret'],
+  created_at: 1_700_000_100,
+};

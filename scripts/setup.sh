@@ -8,7 +8,7 @@ mode=${1:-run}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file"
+build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file fonts-noto-cjk"
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick"
 pkgs="$build_pkgs"

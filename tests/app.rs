@@ -5,4 +5,7 @@
 mod app {
     pub mod support;
     mod cli_accounts;
+    mod engine_control;
+    mod engine_crash;
+    mod engine_uploads;
 }

@@ -109,5 +109,5 @@ fn account_test_checks_a_local_destination() {
     s.run(&["account", "add", "bad", "--provider", "local", "--set", &format!("root={}/file/sub", s.dir.path().display())], "").ok();
     let r = s.run(&["account", "test", "bad"], "");
     assert_eq!(r.code(), 1);
-    assert!(r.stderr().contains("cannot create the destination folder"), "{}", r.stderr());
+    assert!(r.stderr().contains("cannot write into the destination folder"), "{}", r.stderr());
 }

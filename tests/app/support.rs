@@ -89,3 +89,137 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn unique(tag: &str) -> String {
     format!("{tag}-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
 }
+
+// ---- uploads --------------------------------------------------------------------------
+
+use ferry_mock_providers::{XfyunConfig, XfyunMock};
+use sha1::{Digest, Sha1};
+
+/// Writes `size` pseudo-random bytes (reproducible from `seed`); returns their SHA-1.
+pub fn write_random(path: &Path, size: u64, seed: u64) -> String {
+    use std::io::BufWriter;
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut h = Sha1::new();
+    let mut x = seed | 1;
+    let mut left = size;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = (left as usize).min(buf.len());
+        for chunk in buf[..n].chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        h.update(&buf[..n]);
+        w.write_all(&buf[..n]).unwrap();
+        left -= n as u64;
+    }
+    w.flush().unwrap();
+    hex(&h.finalize())
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn sha1_of(path: &Path) -> String {
+    let mut h = Sha1::new();
+    let mut f = std::fs::File::open(path).unwrap();
+    std::io::copy(&mut f, &mut h).unwrap();
+    hex(&h.finalize())
+}
+
+/// A strict iFlytek mock on loopback, with the runtime that serves it.
+pub struct Xfyun {
+    pub mock: XfyunMock,
+    /// Serves the mock; dropped with it.
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Xfyun {
+    pub fn start(cfg: XfyunConfig) -> Xfyun {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mock = rt.block_on(XfyunMock::start(cfg));
+        Xfyun { mock, _rt: rt }
+    }
+
+    /// The stored object's bytes' SHA-1 for a result URL.
+    pub fn sha1_of(&self, url: &str) -> String {
+        let path = self.mock.object_path(url).unwrap_or_else(|| panic!("the mock holds no object {url}"));
+        super::support::sha1_of(&path)
+    }
+}
+
+impl Sandbox {
+    pub fn add_local(&self, name: &str, root: &Path) {
+        self.run(&["account", "add", name, "--provider", "local", "--set", &format!("root={}", root.display())], "").ok();
+    }
+
+    /// An xfyun account pointing at `mock`, with extra `--set`s.
+    pub fn add_xfyun(&self, name: &str, mock: &XfyunMock, sets: &[&str]) {
+        let cfg = mock.config();
+        let app_id = format!("app_id={}", cfg.app_id);
+        let base = mock.base_url();
+        let mut args = vec!["account", "add", name, "--provider", "xfyun", "--endpoint", &base, "--set", &app_id];
+        for s in sets {
+            args.push("--set");
+            args.push(s);
+        }
+        self.run(&args, &format!("api_key={}\napi_secret={}\n", cfg.api_key, cfg.api_secret)).ok();
+    }
+
+    pub fn config(&self, key: &str, value: &str) {
+        self.run(&["config", "set", key, value], "").ok();
+    }
+
+    /// `ferry upload PATHS --account A` → the job ids.
+    pub fn upload(&self, paths: &[&Path], account: &str) -> Vec<i64> {
+        let mut args: Vec<String> = vec!["upload".into()];
+        args.extend(paths.iter().map(|p| p.display().to_string()));
+        args.extend(["--account".into(), account.into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args, "").ok().stdout().lines().map(|l| l.trim().parse().unwrap()).collect()
+    }
+
+    pub fn run_until_idle(&self) -> Run {
+        self.run(&["run", "--until-idle"], "")
+    }
+
+    /// `ferry queue --json`, by job id.
+    pub fn jobs(&self) -> std::collections::BTreeMap<i64, serde_json::Value> {
+        self.run(&["queue", "--json"], "")
+            .ok()
+            .stdout()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["id"].as_i64().unwrap(), v)
+            })
+            .collect()
+    }
+
+    pub fn job(&self, id: i64) -> serde_json::Value {
+        self.jobs().remove(&id).unwrap_or_else(|| panic!("no job {id}"))
+    }
+
+    /// Starts `ferry run` in the background.
+    pub fn spawn_run(&self, args: &[&str]) -> std::process::Child {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        self.command(&all).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+
+    /// Waits until `pred` holds for job `id` (polling `ferry queue`), or panics after `secs`.
+    pub fn wait_job(&self, id: i64, secs: u64, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let j = self.job(id);
+            if pred(&j) {
+                return j;
+            }
+            assert!(std::time::Instant::now() < end, "timed out waiting for job {id} to {what}: {j}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

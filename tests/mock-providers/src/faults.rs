@@ -9,6 +9,7 @@
 //! Over HTTP the same rules are JSON, e.g.
 //! `[{"path":"/file/mpupload/upload","action":{"kind":"http_status","status":503},"trigger":{"mode":"next","n":2}}]`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,6 +222,8 @@ struct Decision {
 #[derive(Clone, Default)]
 pub struct Faults {
     rules: Arc<Mutex<Vec<ActiveRule>>>,
+    /// See [`Faults::fired_total`].
+    fired_total: Arc<AtomicU64>,
 }
 
 impl Faults {
@@ -242,8 +245,16 @@ impl Faults {
         Ok(())
     }
 
+    /// Removes every rule (the fired total is kept).
     pub fn clear(&self) {
         self.rules.lock().clear();
+    }
+
+    /// Removes every rule and zeroes the fired total.
+    pub fn reset(&self) {
+        let mut rules = self.rules.lock();
+        rules.clear();
+        self.fired_total.store(0, Ordering::Relaxed);
     }
 
     /// The rules with their counters.
@@ -259,9 +270,10 @@ impl Faults {
             .collect()
     }
 
-    /// Total number of faults fired by the current rules.
+    /// Requests hit by at least one fault since start or the last [`Faults::reset`]
+    /// (rules replaced meanwhile included).
     pub fn fired_total(&self) -> u64 {
-        self.rules.lock().iter().map(|r| r.fired).sum()
+        self.fired_total.load(Ordering::Relaxed)
     }
 
     fn decide(&self, path: &str) -> Decision {
@@ -274,6 +286,9 @@ impl Faults {
             } else if decision.action.is_none() && rule.evaluate() {
                 decision.action = Some(rule.rule.action.clone());
             }
+        }
+        if decision.action.is_some() || !decision.delay.is_zero() {
+            self.fired_total.fetch_add(1, Ordering::Relaxed);
         }
         decision
     }

@@ -14,7 +14,7 @@ export const SPECS: ProviderSpec[] = [
   { kind: 'local', settings: [s('root', true)], default_endpoint: null },
   {
     kind: 'xfyun',
-    settings: [s('app_id', true), secret('api_key'), secret('api_secret')],
+    settings: [s('app_id', true), s('oneshot_max_bytes', false, '30000000'), secret('api_key'), secret('api_secret')],
     default_endpoint: 'https://upload-ost-api.xfyun.cn',
   },
   {

@@ -119,7 +119,7 @@ impl MockControl for App {
     }
 
     fn reset(&self) {
-        self.faults.clear();
+        self.faults.reset();
         self.store.reset();
         self.stats.reset();
     }

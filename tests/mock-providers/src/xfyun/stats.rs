@@ -25,7 +25,7 @@ pub struct Stats {
     pub auth_failures: u64,
     /// Envelopes answered with `code != 0` by the endpoints (injected faults not included).
     pub business_errors: u64,
-    /// Faults fired by the current rules.
+    /// Requests hit by an injected fault (delays included) since start or reset.
     pub faults_injected: u64,
     /// Every request that reached each endpoint path, faulted or refused ones included.
     pub requests_by_endpoint: BTreeMap<String, u64>,

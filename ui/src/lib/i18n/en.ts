@@ -99,6 +99,8 @@ export const en = {
   'setting.root.help': 'Absolute path of the folder that files are copied into.',
   'setting.app_id.label': 'App ID',
   'setting.app_id.help': 'The application ID shown in the provider’s developer console.',
+  'setting.oneshot_max_bytes.label': 'One-request limit (bytes)',
+  'setting.oneshot_max_bytes.help': 'Files smaller than this go up in a single request; larger ones in 5 MiB+ slices.',
   'setting.api_key.label': 'API key',
   'setting.api_key.help': 'The APIKey of your iFlytek application.',
   'setting.api_secret.label': 'API secret',

@@ -100,6 +100,8 @@ export const zh: Messages = {
   'setting.root.help': '文件复制到的文件夹的绝对路径。',
   'setting.app_id.label': '应用 ID',
   'setting.app_id.help': '服务商开发者后台中显示的应用 ID（App ID）。',
+  'setting.oneshot_max_bytes.label': '单次上传上限（字节）',
+  'setting.oneshot_max_bytes.help': '小于此大小的文件用一次请求上传，更大的文件按 5 MiB 以上的分片上传。',
   'setting.api_key.label': 'API 密钥',
   'setting.api_key.help': '讯飞应用的 APIKey。',
   'setting.api_secret.label': 'API 秘钥',

@@ -2,19 +2,30 @@
 //! `ui/src/lib/bindings.ts`. A test fails when the committed file is stale; regenerate with
 //! `FERRY_WRITE_BINDINGS=1 cargo test --lib bindings`.
 
-use tauri_specta::{collect_commands, Builder};
+use tauri_specta::{collect_commands, collect_events, Builder};
 
 use super::commands::*;
+use super::events::{EngineStatus, QueueChanged, QueueProgress};
 
 pub fn specta_builder() -> Builder<tauri::Wry> {
-    Builder::<tauri::Wry>::new().commands(collect_commands![
-        provider_specs,
-        list_accounts,
-        add_account,
-        update_account,
-        remove_account,
-        test_account,
-    ])
+    Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            provider_specs,
+            list_accounts,
+            add_account,
+            update_account,
+            remove_account,
+            test_account,
+            list_jobs,
+            job_parts,
+            enqueue,
+            control_jobs,
+            clear_history,
+            get_settings,
+            set_settings,
+            engine_status,
+        ])
+        .events(collect_events![QueueProgress, QueueChanged, EngineStatus])
 }
 
 #[cfg(test)]

@@ -1,19 +1,26 @@
 //! IPC commands: thin adapters from the UI to the engine. Engine calls may block (SQLite,
 //! D-Bus for the keyring), so they run on the blocking pool, never on the UI thread.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use ferry_engine::accounts::{self, Account, AccountInput, ProviderSpec};
+use ferry_engine::enqueue::EnqueueReport;
+use ferry_engine::queue::{JobView, PartView, Transition};
+use ferry_engine::transfer::EngineSettings;
 use ferry_engine::{Error, Ferry, UiError};
-use tauri::State;
+use tauri::{AppHandle, State};
+use tauri_specta::Event;
 
-type Engine<'a> = State<'a, Arc<Ferry>>;
+use super::events::{EngineStatus, QueueChanged};
+use super::App;
+
+type Shell<'a> = State<'a, App>;
 
 async fn blocking<T: Send + 'static>(
-    ferry: &Engine<'_>,
+    app: &Shell<'_>,
     f: impl FnOnce(&Ferry) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, UiError> {
-    let ferry = Arc::clone(ferry);
+    let ferry = app.ferry.clone();
     tauri::async_runtime::spawn_blocking(move || f(&ferry))
         .await
         .unwrap_or_else(|e| Err(Error::Unsupported(format!("internal error: {e}"))))
@@ -29,32 +36,147 @@ pub fn provider_specs() -> Vec<ProviderSpec> {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn list_accounts(ferry: Engine<'_>) -> Result<Vec<Account>, UiError> {
-    blocking(&ferry, |f| f.accounts.list()).await
+pub async fn list_accounts(app: Shell<'_>) -> Result<Vec<Account>, UiError> {
+    blocking(&app, |f| f.accounts.list()).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn add_account(ferry: Engine<'_>, input: AccountInput) -> Result<Account, UiError> {
-    blocking(&ferry, move |f| f.accounts.add(input)).await
+pub async fn add_account(app: Shell<'_>, input: AccountInput) -> Result<Account, UiError> {
+    blocking(&app, move |f| f.accounts.add(input)).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn update_account(ferry: Engine<'_>, name: String, input: AccountInput) -> Result<Account, UiError> {
-    blocking(&ferry, move |f| f.accounts.update(&name, input)).await
+pub async fn update_account(app: Shell<'_>, name: String, input: AccountInput) -> Result<Account, UiError> {
+    blocking(&app, move |f| f.accounts.update(&name, input)).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_account(ferry: Engine<'_>, name: String) -> Result<(), UiError> {
-    blocking(&ferry, move |f| f.accounts.remove(&name)).await
+pub async fn remove_account(app: Shell<'_>, name: String) -> Result<(), UiError> {
+    blocking(&app, move |f| f.accounts.remove(&name)).await
 }
 
 /// Checks that an account is usable; returns a human sentence.
 #[tauri::command]
 #[specta::specta]
-pub async fn test_account(ferry: Engine<'_>, name: String) -> Result<String, UiError> {
-    let account = blocking(&ferry, move |f| f.accounts.get(&name)).await?;
-    ferry_engine::check::check_account(&ferry, &account).await.map_err(UiError::from)
+pub async fn test_account(app: Shell<'_>, name: String) -> Result<String, UiError> {
+    let account = blocking(&app, move |f| f.accounts.get(&name)).await?;
+    ferry_engine::check::check_account(&app.ferry, &account).await.map_err(UiError::from)
+}
+
+/// Every job, oldest first (the Queue and History views filter by state).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_jobs(app: Shell<'_>) -> Result<Vec<JobView>, UiError> {
+    blocking(&app, |f| f.queue.list()).await
+}
+
+/// One job's parts, for its part grid.
+#[tauri::command]
+#[specta::specta]
+pub async fn job_parts(app: Shell<'_>, id: i64) -> Result<Vec<PartView>, UiError> {
+    blocking(&app, move |f| f.queue.part_views(id)).await
+}
+
+/// Queues files and folders (dropped on the window or picked) for an account.
+#[tauri::command]
+#[specta::specta]
+pub async fn enqueue(app: Shell<'_>, handle: AppHandle, paths: Vec<String>, account: String, dest: String) -> Result<EnqueueReport, UiError> {
+    let report = blocking(&app, move |f| {
+        let account = f.accounts.get(&account)?;
+        let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+        ferry_engine::enqueue::enqueue_paths(f, &account, &paths, &dest)
+    })
+    .await?;
+    app.engine.wake();
+    let _ = QueueChanged.emit(&handle);
+    Ok(report)
+}
+
+/// What a job control did to each job: the ids it applied to and the refusals.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct ControlReport {
+    pub applied: Vec<i64>,
+    pub refused: Vec<UiError>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum JobControl {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// Pause, resume (also retries a failed job) or cancel jobs; `ids = null` means every job
+/// the control applies to.
+#[tauri::command]
+#[specta::specta]
+pub async fn control_jobs(app: Shell<'_>, handle: AppHandle, control: JobControl, ids: Option<Vec<i64>>) -> Result<ControlReport, UiError> {
+    let transition = match control {
+        JobControl::Pause => Transition::Pause,
+        JobControl::Resume => Transition::Resume,
+        JobControl::Cancel => Transition::Cancel,
+    };
+    let ids = match ids {
+        Some(ids) => ids,
+        None => blocking(&app, move |f| f.queue.ids_in(transition.from())).await?,
+    };
+    let mut report = ControlReport { applied: vec![], refused: vec![] };
+    for id in ids {
+        let ferry = app.ferry.clone();
+        let r = match control {
+            JobControl::Pause => blocking(&app, move |f| f.queue.pause(id)).await,
+            JobControl::Resume => blocking(&app, move |f| f.queue.resume(id)).await,
+            JobControl::Cancel => ferry.cancel_job(id).await.map_err(UiError::from),
+        };
+        match r {
+            Ok(()) => {
+                app.engine.interrupt(id);
+                report.applied.push(id);
+            }
+            Err(e) => report.refused.push(e),
+        }
+    }
+    app.engine.wake();
+    let _ = QueueChanged.emit(&handle);
+    Ok(report)
+}
+
+/// Forgets finished uploads (the History view's "Clear").
+#[tauri::command]
+#[specta::specta]
+pub async fn clear_history(app: Shell<'_>, handle: AppHandle) -> Result<u32, UiError> {
+    let n = blocking(&app, |f| f.queue.clear_finished()).await?;
+    let _ = QueueChanged.emit(&handle);
+    Ok(n as u32)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(app: Shell<'_>) -> Result<EngineSettings, UiError> {
+    blocking(&app, |f| EngineSettings::load(&f.queue)).await
+}
+
+/// Saves the engine settings; a new bandwidth limit applies to running uploads at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_settings(app: Shell<'_>, settings: EngineSettings) -> Result<EngineSettings, UiError> {
+    let saved = blocking(&app, move |f| {
+        settings.save(&f.queue)?;
+        EngineSettings::load(&f.queue)
+    })
+    .await?;
+    app.engine.reload_settings().map_err(UiError::from)?;
+    app.engine.wake();
+    Ok(saved)
+}
+
+/// Whether the engine works the queue in this window (else another `ferry run` does).
+#[tauri::command]
+#[specta::specta]
+pub fn engine_status(app: Shell<'_>) -> EngineStatus {
+    app.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }

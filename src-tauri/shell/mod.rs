@@ -1,16 +1,28 @@
-//! The Tauri shell: the only code that imports tauri. It registers commands, builds the
-//! tray and the window, and adapts engine results for the UI. No domain logic lives here.
+//! The Tauri shell: the only code that imports tauri. It registers commands and events,
+//! builds the tray and the window, runs the engine in the background, and adapts engine
+//! results for the UI. No domain logic lives here.
 
 mod bindings;
 mod commands;
+mod events;
 mod tray;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ferry_engine::transfer::Engine;
 use ferry_engine::Ferry;
+use tauri::{Manager, WindowEvent};
+use tauri_specta::Event;
 
 pub use bindings::specta_builder;
+
+/// What every command reaches: the store and the engine working it.
+pub struct App {
+    pub ferry: Arc<Ferry>,
+    pub engine: Arc<Engine>,
+    pub status: std::sync::Mutex<events::EngineStatus>,
+}
 
 /// Opens the window and runs until the user quits. Returns the exit code.
 pub fn run(data_dir: PathBuf) -> i32 {
@@ -24,19 +36,65 @@ pub fn run(data_dir: PathBuf) -> i32 {
     tracing::info!(data_dir = %data_dir.display(), "starting the window");
     let builder = specta_builder();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
-        .manage(ferry)
         .setup(move |app| {
             builder.mount_events(app);
+            let sink = Arc::new(events::EventSink(app.handle().clone()));
+            let engine = Engine::new(&ferry, sink)?;
+            app.manage(App {
+                ferry: ferry.clone(),
+                engine: engine.clone(),
+                status: std::sync::Mutex::new(events::EngineStatus { running: true, message: None }),
+            });
+            start_engine(app.handle().clone(), engine);
             tray::install(app.handle())?;
             Ok(())
         })
-        .run(tauri::generate_context!("tauri.conf.json"));
-    match result {
-        Ok(()) => 0,
+        .on_window_event(|window, event| {
+            // Closing the window keeps Ferry syncing in the tray; Quit is in the tray menu.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if std::env::var_os("FERRY_CLOSE_QUITS").is_none() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!("tauri.conf.json"));
+    let app = match result {
+        Ok(app) => app,
         Err(e) => {
             eprintln!("ferry: the window failed: {e}");
-            1
+            return 1;
         }
-    }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(state) = handle.try_state::<App>() {
+                state.engine.shutdown();
+            }
+        }
+    });
+    0
+}
+
+/// Works the queue in the background for as long as the app runs. If another engine
+/// (`ferry run`) already works this data dir, the window still shows and controls the
+/// queue; that engine does the uploading.
+fn start_engine(handle: tauri::AppHandle, engine: Arc<Engine>) {
+    tauri::async_runtime::spawn(async move {
+        let result = engine.run(false).await;
+        let message = match result {
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("the engine is not running in the window: {e}");
+                Some(e.to_string())
+            }
+        };
+        let status = events::EngineStatus { running: false, message };
+        if let Some(app) = handle.try_state::<App>() {
+            *app.status.lock().unwrap_or_else(|p| p.into_inner()) = status.clone();
+        }
+        let _ = status.emit(&handle);
+    });
 }

@@ -107,7 +107,7 @@ fn cancel_aborts_the_provider_session_and_pause_all_resume_all() {
     stop(&mut run);
 }
 
-fn stop(run: &mut std::process::Child) {
+fn stop(run: &mut Background) {
     // SIGTERM: the engine stops its workers and puts their jobs back in the queue.
     let _ = std::process::Command::new("kill").arg(run.id().to_string()).status();
     let status = run.wait().unwrap();

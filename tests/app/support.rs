@@ -62,6 +62,31 @@ fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// A background `ferry` process that never outlives its test.
+pub struct Background(pub std::process::Child);
+
+impl std::ops::Deref for Background {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Background {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 pub struct Run(pub Output);
 
 impl Run {
@@ -203,11 +228,11 @@ impl Sandbox {
         self.jobs().remove(&id).unwrap_or_else(|| panic!("no job {id}"))
     }
 
-    /// Starts `ferry run` in the background.
-    pub fn spawn_run(&self, args: &[&str]) -> std::process::Child {
+    /// Starts `ferry run` in the background; killed when dropped, even if the test panics.
+    pub fn spawn_run(&self, args: &[&str]) -> Background {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        self.command(&all).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+        Background(self.command(&all).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
     }
 
     /// Waits until `pred` holds for job `id` (polling `ferry queue`), or panics after `secs`.

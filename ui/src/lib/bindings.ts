@@ -55,12 +55,102 @@ async testAccount(name: string) : Promise<Result<string, UiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Every job, oldest first (the Queue and History views filter by state).
+ */
+async listJobs() : Promise<Result<JobView[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_jobs") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One job's parts, for its part grid.
+ */
+async jobParts(id: number) : Promise<Result<PartView[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("job_parts", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Queues files and folders (dropped on the window or picked) for an account.
+ */
+async enqueue(paths: string[], account: string, dest: string) : Promise<Result<EnqueueReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("enqueue", { paths, account, dest }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Pause, resume (also retries a failed job) or cancel jobs; `ids = null` means every job
+ * the control applies to.
+ */
+async controlJobs(control: JobControl, ids: number[] | null) : Promise<Result<ControlReport, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("control_jobs", { control, ids }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Forgets finished uploads (the History view's "Clear").
+ */
+async clearHistory() : Promise<Result<number, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("clear_history") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async getSettings() : Promise<Result<EngineSettings, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the engine settings; a new bandwidth limit applies to running uploads at once.
+ */
+async setSettings(settings: EngineSettings) : Promise<Result<EngineSettings, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Whether the engine works the queue in this window (else another `ferry run` does).
+ */
+async engineStatus() : Promise<EngineStatus> {
+    return await TAURI_INVOKE("engine_status");
 }
 }
 
 /** user-defined events **/
 
 
+export const events = __makeEvents__<{
+engineStatus: EngineStatus,
+queueChanged: QueueChanged,
+queueProgress: QueueProgress
+}>({
+engineStatus: "engine-status",
+queueChanged: "queue-changed",
+queueProgress: "queue-progress"
+})
 
 /** user-defined constants **/
 
@@ -86,15 +176,131 @@ export type AccountInput = { name: string; provider: ProviderKind; endpoint: str
  */
 secrets?: Partial<{ [key in string]: string }> }
 /**
+ * Where the file ended up: the provider's file id, URL or token.
+ */
+export type Committed = { id: string | null; name: string | null; url: string | null; 
+/**
+ * True when the provider already had the content and no bytes were sent.
+ */
+rapid?: boolean }
+/**
+ * What a job control did to each job: the ids it applied to and the refusals.
+ */
+export type ControlReport = { applied: number[]; refused: UiError[] }
+export type EngineSettings = { 
+/**
+ * Files uploading at once.
+ */
+max_files: number; 
+/**
+ * Parts of one file in flight at once (capped by each provider's limit).
+ */
+parts_per_file: number; 
+/**
+ * Upload bandwidth limit for all transfers, bytes per second; 0 = unlimited.
+ */
+bandwidth: number; 
+/**
+ * Preferred part size, where the provider lets the client choose.
+ */
+part_size: number; 
+/**
+ * Tries per request before a temporary failure counts against the job.
+ */
+retry_attempts: number; 
+/**
+ * First retry delay, doubled on each retry (with jitter), ms.
+ */
+retry_base_ms: number; 
+/**
+ * Times a job is retried after its requests gave up, before it fails for good.
+ */
+job_attempts: number }
+/**
+ * The engine's own state, for the status line.
+ */
+export type EngineStatus = { running: boolean; 
+/**
+ * Why the engine is not running here (another process works this queue, an error).
+ */
+message: string | null }
+export type EnqueueReport = { queued: Enqueued[]; rejected: Rejected[]; 
+/**
+ * Notes for people, e.g. a name that is not valid UTF-8 and the name used instead.
+ */
+notes: string[] }
+/**
+ * A queued file, as `ferry upload --json` prints it.
+ */
+export type Enqueued = { id: number; file: string; name: string; dest: string; size: number; account: string }
+/**
  * What went wrong, in words scripts and the UI can switch on.
  */
 export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "keyring_unavailable" | "secret_missing" | "storage" | "io" | "auth" | "permission" | "quota" | "rate_limited" | "expired" | "network" | "server" | "changed" | "unsupported" | "internal"
+export type JobControl = "pause" | "resume" | "cancel"
+export type JobProgress = { job: number; state: JobState; size: number; 
+/**
+ * Acknowledged plus in-flight bytes.
+ */
+bytes: number; bytes_acked: number; 
+/**
+ * Smoothed upload rate, bytes per second.
+ */
+rate: number; 
+/**
+ * Parts whose state changed since the last update (in-flight ones every time).
+ */
+parts: PartProgress[] }
+export type JobState = "queued" | "hashing" | "uploading" | "committing" | "done" | "paused" | "failed" | "cancelled"
+/**
+ * One job as people see it. Field names are part of `ferry queue --json`'s contract.
+ */
+export type JobView = { id: number; state: JobState; 
+/**
+ * The source path (lossy if the name is not UTF-8).
+ */
+file: string; name: string; account: string; dest: string; size: number; 
+/**
+ * Bytes the provider acknowledged.
+ */
+bytes_acked: number; parts_done: number; parts_total: number; attempts: number; error_kind: string | null; 
+/**
+ * The last error, in human words.
+ */
+error: string | null; result: Committed | null; sha1: string | null; bytes_sent: number; 
+/**
+ * Unix ms; a queued job waiting for a retry runs at this time.
+ */
+next_run_at: number; created_at: number; finished_at: number | null }
+export type PartLive = "pending" | "in_flight" | "retrying" | "acked"
+export type PartProgress = { number: number; state: PartLive; 
+/**
+ * Bytes of this part sent in the current attempt (its length once acked).
+ */
+sent: number; length: number }
+export type PartState = "pending" | "in_flight" | "acked"
+/**
+ * One part, for the part grid.
+ */
+export type PartView = { number: number; offset: number; length: number; state: PartState; attempts: number }
 export type ProviderKind = "local" | "xfyun" | "dingtalk" | "feishu" | "pds"
 export type ProviderSpec = { kind: ProviderKind; settings: SettingSpec[]; 
 /**
  * The public API base URL; `None` when every tenant has its own (PDS).
  */
 default_endpoint: string | null }
+/**
+ * The queue changed shape (jobs added or removed, controls applied): refetch the list.
+ */
+export type QueueChanged = null
+/**
+ * Coalesced progress (at most 10 a second): every changed job's bytes, state and parts.
+ */
+export type QueueProgress = JobProgress[]
+/**
+ * A path that was not queued, and why (human words naming it).
+ */
+export type Rejected = { file: string; error: string }
 /**
  * One setting of a provider kind, as a form field.
  */

@@ -82,6 +82,14 @@ impl ProviderKind {
                     s("drive_id", true, None),
                     s("parent_file_id", false, Some("root")),
                     s("client_id", true, None),
+                    SettingSpec {
+                        choices: ["auto_rename", "ignore", "refuse", "overwrite"].map(String::from).to_vec(),
+                        ..s("check_name_mode", false, Some("auto_rename"))
+                    },
+                    SettingSpec {
+                        choices: ["serial", "parallel"].map(String::from).to_vec(),
+                        ..s("upload_mode", false, Some("serial"))
+                    },
                     secret("client_secret"),
                     secret("refresh_token"),
                 ],

@@ -9,6 +9,7 @@ mod body;
 mod error;
 pub mod http;
 pub mod local;
+pub mod pds;
 mod registry;
 pub mod xfyun;
 
@@ -133,6 +134,12 @@ pub trait Provider: Send + Sync {
 
     /// Abandons the upload (cancel).
     async fn abort(&self, session: &serde_json::Value) -> ProviderResult<()>;
+
+    /// Parts of this session's file in flight at once. A provider whose sessions differ
+    /// (an upload created in another mode than the account's current one) says so here.
+    fn part_concurrency(&self, _session: &serde_json::Value) -> usize {
+        self.limits().part_concurrency
+    }
 
     /// The parts the provider already holds, for providers that can tell; `None` = the
     /// ledger is the truth.

@@ -37,6 +37,7 @@ pub fn build(ctx: Context) -> Result<Arc<dyn Provider>> {
     Ok(match ctx.account.provider {
         ProviderKind::Local => Arc::new(super::local::Local::new(&ctx)),
         ProviderKind::Xfyun => Arc::new(super::xfyun::Xfyun::new(&ctx)?),
+        ProviderKind::Pds => Arc::new(super::pds::Pds::new(ctx)?),
         other => {
             return Err(Error::Unsupported(format!(
                 "uploading to {} accounts is not available in this build yet",

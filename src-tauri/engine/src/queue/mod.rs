@@ -290,6 +290,14 @@ impl Queue {
         apply(&self.store.conn(), id, Transition::RetryLater, set, v)
     }
 
+    /// Like `retry_later`, for a wait the provider imposed (a quota that resets, a ban that
+    /// lifts): the attempt is not counted against the job.
+    pub fn defer(&self, id: i64, at_ms: i64, error: &JobError) -> Result<()> {
+        let set = ", next_run_at = ?3, error_kind = ?4, error = ?5, attempts = MAX(attempts - 1, 0)";
+        let v = vec![Value::Integer(at_ms), Value::Text(kind_str(error.kind)), Value::Text(error.message.clone())];
+        apply(&self.store.conn(), id, Transition::RetryLater, set, v)
+    }
+
     /// → failed, with the human error.
     pub fn fail(&self, id: i64, error: &JobError) -> Result<()> {
         let set = ", error_kind = ?3, error = ?4, finished_at = ?1";
@@ -419,6 +427,20 @@ impl Queue {
 
     pub fn view(&self, id: i64) -> Result<JobView> {
         view::list(&self.store.conn(), Some(id))?.pop().ok_or(Error::UnknownJob(id))
+    }
+
+    /// A job's parts for the part grid.
+    pub fn part_views(&self, id: i64) -> Result<Vec<PartView>> {
+        Ok(self
+            .parts(id)?
+            .into_iter()
+            .map(|p| PartView { number: p.spec.number, offset: p.spec.offset, length: p.spec.length, state: p.state, attempts: p.attempts })
+            .collect())
+    }
+
+    /// Forgets finished jobs (done and cancelled): clears the history.
+    pub fn clear_finished(&self) -> Result<usize> {
+        Ok(self.store.conn().execute("DELETE FROM jobs WHERE state IN ('done', 'cancelled')", [])?)
     }
 
     /// Ids of jobs in the given states.

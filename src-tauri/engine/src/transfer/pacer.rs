@@ -25,6 +25,10 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A wait longer than this (a daily quota, a long ban) is not slept through in place: the
+/// error goes up and the job waits in the queue, visibly, until then.
+pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(60);
+
 pub struct Pacer {
     interval: Option<Duration>,
     /// No request for this account starts before this instant.
@@ -74,6 +78,10 @@ impl Pacer {
             self.slot().await;
             match call(attempt).await {
                 Ok(v) => return Ok(v),
+                Err(e) if e.temporary && e.retry_after.is_some_and(|d| d > MAX_INLINE_WAIT) => {
+                    self.hold(e.retry_after.unwrap_or_default());
+                    return Err(e);
+                }
                 Err(e) if !e.temporary || attempt >= self.policy.attempts => {
                     if e.temporary {
                         return Err(ProviderError { message: format!("{} (gave up after {attempt} attempts)", e.message), ..e });
@@ -169,6 +177,20 @@ mod tests {
         assert_eq!(r.unwrap(), 2);
         assert!(start.elapsed() >= Duration::from_secs(3));
         // Another request of the same account right now also waited for the hold.
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_wait_is_handed_back_not_slept() {
+        let p = Pacer::new(None, policy());
+        let start = Instant::now();
+        let r: Result<(), _> = p
+            .run(
+                |_| async { Err(ProviderError::temporary(ErrorKind::Quota, "daily budget").retry_after(Some(Duration::from_secs(3600)))) },
+                |_, _| {},
+            )
+            .await;
+        assert_eq!(r.unwrap_err().retry_after, Some(Duration::from_secs(3600)));
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

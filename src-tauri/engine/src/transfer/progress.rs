@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::queue::JobState;
 
@@ -24,7 +24,7 @@ impl ProgressSink for NoProgress {
     fn emit(&self, _: Vec<JobProgress>) {}
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum PartLive {
     Pending,
@@ -33,7 +33,7 @@ pub enum PartLive {
     Acked,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct PartProgress {
     pub number: u32,
     pub state: PartLive,
@@ -42,7 +42,7 @@ pub struct PartProgress {
     pub length: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct JobProgress {
     pub job: i64,
     pub state: JobState,

@@ -87,8 +87,12 @@ pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome
 fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
     let job = sh.queue.get(id).ok();
     let path = job.as_ref().map(|j| j.source.display().to_string()).unwrap_or_default();
+    let mut wait = None;
     let (kind, message, temporary) = match stop {
-        Stop::Provider(e) => (e.kind, e.message, e.temporary),
+        Stop::Provider(e) => {
+            wait = e.retry_after.filter(|d| e.temporary && *d > super::pacer::MAX_INLINE_WAIT);
+            (e.kind, e.message, e.temporary)
+        }
         Stop::Source(e) => (e.kind(), e.to_string(), false),
         Stop::Engine(e) => (e.kind(), e.to_string(), e.kind() == ErrorKind::KeyringUnavailable),
         Stop::Interrupted | Stop::Lost(_) => unreachable!("handled by the caller"),
@@ -98,7 +102,12 @@ fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
     let error = JobError { kind, message };
     let attempts = job.map(|j| j.attempts).unwrap_or(u32::MAX);
     let limit = sh.settings().job_attempts;
-    let r = if temporary && attempts < limit {
+    let r = if let Some(wait) = wait {
+        // The provider said when (a quota resets, a ban lifts): wait in the queue, visibly,
+        // without using up the job's attempts.
+        tracing::warn!(job = id, "waiting {} s: {}", wait.as_secs(), error.message);
+        sh.queue.defer(id, now_ms() + wait.as_millis() as i64, &error).map(|_| Outcome::Later)
+    } else if temporary && attempts < limit {
         let delay_ms = (30_000i64 << (attempts.saturating_sub(1)).min(6)).min(30 * 60_000);
         tracing::warn!(job = id, attempts, "will retry in {} s: {}", delay_ms / 1000, error.message);
         sh.queue.retry_later(id, now_ms() + delay_ms, &error).map(|_| Outcome::Later)
@@ -286,7 +295,7 @@ impl Drop for StopFlag {
 /// Sends every part the ledger lacks; returns the whole file's SHA-1 (read in the same pass).
 async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_json::Value, identity: Identity, cancel: &CancellationToken) -> Result<String, Stop> {
     let parts = sh.queue.parts(job.id)?;
-    let concurrency = handle.provider.limits().part_concurrency.min(sh.settings().parts_per_file as usize).max(1);
+    let concurrency = handle.provider.part_concurrency(session).min(sh.settings().parts_per_file as usize).max(1);
     // Capacity 1: memory stays within (parts in flight + 2) × part size.
     let (tx, rx) = mpsc::channel::<(PartSpec, Bytes)>(1);
     let stop = Arc::new(AtomicBool::new(false));

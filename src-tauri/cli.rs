@@ -12,6 +12,7 @@ use ferry_engine::accounts::{Account, AccountInput, ProviderKind};
 use ferry_engine::creds::Secret;
 use ferry_engine::queue::{JobState, Transition};
 use ferry_engine::transfer::{Engine, EngineSettings, JobProgress, ProgressSink};
+use ferry_engine::watch::{AfterUpload, WatchInput, WatchService};
 use ferry_engine::{Error, Ferry};
 
 pub const EXIT_OK: i32 = 0;
@@ -71,6 +72,50 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Watched folders: new or changed files are uploaded once they stop changing
+    Watch {
+        #[command(subcommand)]
+        command: WatchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WatchCommand {
+    /// Watch a folder; prints the watch id
+    Add {
+        dir: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// Destination folder within the account
+        #[arg(long, value_name = "DEST")]
+        to: Option<String>,
+        /// Only files matching (name, or path with a /); repeatable
+        #[arg(long, value_name = "GLOB")]
+        include: Vec<String>,
+        /// Never files matching; repeatable
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// After a confirmed upload: keep, delete or move:DIR
+        #[arg(long, value_name = "ACTION", default_value = "keep")]
+        after: String,
+        /// Seconds a file must stay unchanged before it is uploaded
+        #[arg(long, value_name = "N", default_value_t = ferry_engine::watch::DEFAULT_QUIET_SECS)]
+        quiet_secs: u32,
+        /// Only the folder itself, not its sub-folders
+        #[arg(long)]
+        no_recursive: bool,
+    },
+    /// List watches with their status
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop watching (files already queued stay queued)
+    Remove { id: i64 },
+    /// Pause a watch
+    Pause { id: i64 },
+    /// Resume a watch (it catches up on what changed meanwhile)
+    Resume { id: i64 },
 }
 
 #[derive(clap::Args)]
@@ -147,6 +192,7 @@ pub fn run(command: Command, data_dir: &Path) -> i32 {
         Command::Resume(sel) => control(&ferry, sel, Control::Resume, &runtime),
         Command::Cancel(sel) => control(&ferry, sel, Control::Cancel, &runtime),
         Command::Config { command } => config(&ferry, command),
+        Command::Watch { command } => watch(&ferry, command),
     });
     match result {
         Ok(()) => EXIT_OK,
@@ -227,6 +273,20 @@ impl ProgressSink for Announce {
 
 async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
     let engine = Engine::new(ferry, std::sync::Arc::new(Announce))?;
+    let waker = engine.clone();
+    let watches = WatchService::new(ferry, std::sync::Arc::new(move || waker.wake()));
+    if until_idle {
+        // Catch up on the watched folders once, then work the queue until it is empty.
+        let queued = watches.catch_up_once().await?;
+        if queued > 0 {
+            eprintln!("ferry: {queued} file(s) queued from watched folders");
+        }
+        let report = engine.run(true).await;
+        watches.after_uploads()?;
+        return finish_run(report?);
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watching = tokio::spawn(watches.run(stop.clone()));
     let stopper = engine.clone();
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
@@ -236,7 +296,13 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
         }
         stopper.shutdown();
     });
-    let report = engine.run(until_idle).await?;
+    let report = engine.run(false).await;
+    stop.cancel();
+    let _ = watching.await;
+    finish_run(report?)
+}
+
+fn finish_run(report: ferry_engine::transfer::RunReport) -> Result<(), Failure> {
     if report.failed.is_empty() {
         Ok(())
     } else {
@@ -323,6 +389,60 @@ fn config(ferry: &Ferry, command: ConfigCommand) -> Result<(), Failure> {
         ConfigCommand::Set { key, value } => {
             EngineSettings::set(&ferry.queue, &key, &value)?;
             println!("{key}={}", value.trim());
+        }
+    }
+    Ok(())
+}
+
+fn watch(ferry: &Ferry, command: WatchCommand) -> Result<(), Failure> {
+    match command {
+        WatchCommand::Add { dir, account, to, include, exclude, after, quiet_secs, no_recursive } => {
+            let after = AfterUpload::parse(&after).ok_or_else(|| usage(format!("--after {after}: expected keep, delete or move:DIR")))?;
+            let dir = std::path::absolute(&dir).unwrap_or(dir);
+            let input = WatchInput {
+                dir: dir.display().to_string(),
+                account,
+                dest: to.unwrap_or_default(),
+                include,
+                exclude,
+                after,
+                quiet_secs,
+                recursive: !no_recursive,
+            };
+            let w = ferry.watches.add(&ferry.accounts, input)?;
+            println!("{}", w.id);
+        }
+        WatchCommand::List { json } => {
+            for w in ferry.watches.list()? {
+                if json {
+                    println!("{}", serde_json::to_string(&w).expect("serialises"));
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{} pending\t{} queued\t{}",
+                        w.id,
+                        if w.enabled { w.status.as_str() } else { "paused" },
+                        w.dir,
+                        w.account,
+                        if w.dest.is_empty() { "-" } else { &w.dest },
+                        w.after.as_string(),
+                        w.pending,
+                        w.queued,
+                        w.detail.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        WatchCommand::Remove { id } => {
+            ferry.watches.remove(id)?;
+            println!("{id} removed");
+        }
+        WatchCommand::Pause { id } => {
+            ferry.watches.set_enabled(id, false)?;
+            println!("{id} paused");
+        }
+        WatchCommand::Resume { id } => {
+            ferry.watches.set_enabled(id, true)?;
+            println!("{id} resumed");
         }
     }
     Ok(())

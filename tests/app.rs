@@ -8,4 +8,6 @@ mod app {
     mod engine_control;
     mod engine_crash;
     mod engine_uploads;
+    mod provider_dingtalk;
+    mod watch;
 }

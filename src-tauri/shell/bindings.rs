@@ -17,6 +17,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             remove_account,
             test_account,
             list_jobs,
+            list_jobs_page,
+            job_views,
             job_parts,
             enqueue,
             control_jobs,

@@ -73,6 +73,22 @@ pub async fn list_jobs(app: Shell<'_>) -> Result<Vec<JobView>, UiError> {
     blocking(&app, |f| f.queue.list()).await
 }
 
+/// Up to `limit` jobs with ids above `after_id`, oldest first: the window loads a long queue
+/// page by page (100,000 jobs in one reply would be tens of megabytes).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_jobs_page(app: Shell<'_>, after_id: i64, limit: u32) -> Result<Vec<JobView>, UiError> {
+    blocking(&app, move |f| f.queue.list_page(after_id, limit.min(10_000))).await
+}
+
+/// The given jobs as they are now (unknown ids are left out): a job's result or error
+/// after a progress event said it finished or failed.
+#[tauri::command]
+#[specta::specta]
+pub async fn job_views(app: Shell<'_>, ids: Vec<i64>) -> Result<Vec<JobView>, UiError> {
+    blocking(&app, move |f| f.queue.views(&ids)).await
+}
+
 /// One job's parts, for its part grid.
 #[tauri::command]
 #[specta::specta]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferry_engine::transfer::Engine;
+use ferry_engine::watch::WatchService;
 use ferry_engine::Ferry;
 use tauri::{Manager, WindowEvent};
 use tauri_specta::Event;
@@ -21,6 +22,8 @@ pub use bindings::specta_builder;
 pub struct App {
     pub ferry: Arc<Ferry>,
     pub engine: Arc<Engine>,
+    /// Stops the watched folders at exit.
+    pub stop_watching: tokio_util::sync::CancellationToken,
     pub status: std::sync::Mutex<events::EngineStatus>,
 }
 
@@ -37,14 +40,20 @@ pub fn run(data_dir: PathBuf) -> i32 {
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
             let sink = Arc::new(events::EventSink(app.handle().clone()));
             let engine = Engine::new(&ferry, sink)?;
+            let stop_watching = tokio_util::sync::CancellationToken::new();
+            let waker = engine.clone();
+            let watches = WatchService::new(&ferry, Arc::new(move || waker.wake()));
+            tauri::async_runtime::spawn(watches.run(stop_watching.clone()));
             app.manage(App {
                 ferry: ferry.clone(),
                 engine: engine.clone(),
+                stop_watching,
                 status: std::sync::Mutex::new(events::EngineStatus { running: true, message: None }),
             });
             start_engine(app.handle().clone(), engine);
@@ -71,6 +80,7 @@ pub fn run(data_dir: PathBuf) -> i32 {
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             if let Some(state) = handle.try_state::<App>() {
+                state.stop_watching.cancel();
                 state.engine.shutdown();
             }
         }

@@ -101,7 +101,11 @@ fn collect(path: &Path, dest: &str, account: &Account, jobs: &mut Vec<NewJob>, r
             lossy
         }
     };
-    let id = Identity::of(&meta);
+    jobs.push(new_job(account.id, path, name, Identity::of(&meta), dest));
+}
+
+/// The job for one file (by its absolute path) at a known version.
+pub fn new_job(account_id: i64, path: &Path, name: String, id: Identity, dest: &str) -> NewJob {
     let source = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    jobs.push(NewJob { account_id: account.id, source, name, dest: dest.to_owned(), size: id.size, mtime_ns: id.mtime_ns, inode: id.inode });
+    NewJob { account_id, source, name, dest: dest.to_owned(), size: id.size, mtime_ns: id.mtime_ns, inode: id.inode }
 }

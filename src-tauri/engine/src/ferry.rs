@@ -8,12 +8,14 @@ use crate::creds::{Keyring, SecretStore};
 use crate::error::Result;
 use crate::queue::Queue;
 use crate::store::Store;
+use crate::watch::Watches;
 
 pub struct Ferry {
     data_dir: PathBuf,
     pub store: Arc<Store>,
     pub accounts: Accounts,
     pub queue: Queue,
+    pub watches: Watches,
 }
 
 impl Ferry {
@@ -27,7 +29,8 @@ impl Ferry {
         let store = Arc::new(Store::open(&data_dir)?);
         let accounts = Accounts::new(store.clone(), secrets);
         let queue = Queue::new(store.clone());
-        Ok(Ferry { data_dir, store, accounts, queue })
+        let watches = Watches::new(store.clone());
+        Ok(Ferry { data_dir, store, accounts, queue, watches })
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -14,6 +14,7 @@ pub mod queue;
 pub mod source;
 pub mod store;
 pub mod transfer;
+pub mod watch;
 
 pub use error::{Error, ErrorKind, Result, UiError};
 pub use ferry::Ferry;

@@ -13,10 +13,16 @@
 
 mod body;
 mod control;
+pub mod dingtalk;
 pub mod faults;
+pub mod pds;
+pub mod feishu;
 mod server;
 mod sink;
 pub mod xfyun;
 
+pub use dingtalk::{DingtalkConfig, DingtalkMock};
+pub use feishu::{FeishuConfig, FeishuMock};
 pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, Trigger};
 pub use xfyun::{Stats, StoredObject, XfyunConfig, XfyunMock};
+pub use pds::{PdsConfig, PdsFile, PdsMock, PdsStats};

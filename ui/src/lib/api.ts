@@ -3,15 +3,38 @@
 // and tests stub this module with `vi.mock`.
 import {
   commands,
+  events,
   type Account,
   type AccountInput,
+  type ControlReport,
+  type EngineSettings,
+  type EngineStatus,
+  type EnqueueReport,
   type ErrorKind,
+  type JobControl,
+  type JobProgress,
+  type JobView,
+  type PartView,
   type ProviderSpec,
   type Result,
   type UiError,
 } from './bindings';
 
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
+export type {
+  Committed,
+  ControlReport,
+  EngineSettings,
+  EngineStatus,
+  EnqueueReport,
+  JobControl,
+  JobProgress,
+  JobState,
+  JobView,
+  PartLive,
+  PartProgress,
+  PartView,
+} from './bindings';
 
 /** A failed command. `error` is what the Rust side sent (kind, message, field). */
 export class ApiError extends Error {
@@ -94,4 +117,57 @@ export async function removeAccount(name: string): Promise<void> {
 /** Checks the account's credentials against its provider; resolves to the provider's answer. */
 export function testAccount(name: string): Promise<string> {
   return call(() => commands.testAccount(name));
+}
+
+/** Every job, oldest first. */
+export function listJobs(): Promise<JobView[]> {
+  return call(() => commands.listJobs());
+}
+
+/** One job's parts as the ledger has them (for its part grid). */
+export function jobParts(id: number): Promise<PartView[]> {
+  return call(() => commands.jobParts(id));
+}
+
+/** Queues files and folders for an account; `dest` is the folder within the account. */
+export function enqueue(paths: string[], account: string, dest: string): Promise<EnqueueReport> {
+  return call(() => commands.enqueue(paths, account, dest));
+}
+
+/** Pauses, resumes (or retries) or cancels jobs; `ids = null` means every job it applies to. */
+export function controlJobs(control: JobControl, ids: number[] | null): Promise<ControlReport> {
+  return call(() => commands.controlJobs(control, ids));
+}
+
+/** Forgets finished uploads; resolves to how many. */
+export function clearHistory(): Promise<number> {
+  return call(() => commands.clearHistory());
+}
+
+export function getSettings(): Promise<EngineSettings> {
+  return call(() => commands.getSettings());
+}
+
+export function setSettings(settings: EngineSettings): Promise<EngineSettings> {
+  return call(() => commands.setSettings(settings));
+}
+
+export async function engineStatus(): Promise<EngineStatus> {
+  return call(async () => ({ status: 'ok', data: await commands.engineStatus() }));
+}
+
+export type Unlisten = () => void;
+
+/** Coalesced progress (at most 10 a second); resolves to the function that stops listening. */
+export function onQueueProgress(handler: (updates: JobProgress[]) => void): Promise<Unlisten> {
+  return events.queueProgress.listen((e) => handler(e.payload));
+}
+
+/** The queue changed shape: jobs added or removed, controls applied. */
+export function onQueueChanged(handler: () => void): Promise<Unlisten> {
+  return events.queueChanged.listen(() => handler());
+}
+
+export function onEngineStatus(handler: (status: EngineStatus) => void): Promise<Unlisten> {
+  return events.engineStatus.listen((e) => handler(e.payload));
 }

@@ -18,3 +18,9 @@ export const choiceLabel = (t: Translate, key: string, value: string): string =>
   orRaw(t, `choice.${key}.${value}`, value);
 
 export const errorKindName = (t: Translate, kind: ErrorKind): string => orRaw(t, `error.kind.${kind}`, kind);
+
+/** What the user can do about a job's error, by its kind (unknown kinds get general advice). */
+export const adviceFor = (t: Translate, kind: string | null): string =>
+  kind !== null && isMessageKey(`advice.${kind}`) ? t(`advice.${kind}`) : t('advice.other');
+
+export const stateName = (t: Translate, state: string): string => orRaw(t, `state.${state}`, state);

@@ -1,5 +1,5 @@
 // The provider table as the Rust side sends it (src-tauri/engine/src/accounts/spec.rs).
-import type { Account, ProviderSpec, SettingSpec } from '../lib/api';
+import type { Account, EngineSettings, JobView, ProviderSpec, SettingSpec } from '../lib/api';
 
 const s = (key: string, required: boolean, dflt: string | null = null, choices: string[] = []): SettingSpec => ({
   key,
@@ -72,4 +72,40 @@ export const DINGTALK_ACCOUNT: Account = {
   settings: { app_key: 'ak', union_id: 'u1', space_id: 's1', parent_id: '0', conflict: 'OVERWRITE' },
   secret_keys: ['app_secret'],
   created_at: 1_700_000_100,
+};
+
+/** A job as `listJobs` sends it; override what the test is about. */
+export function jobView(id: number, over: Partial<JobView> = {}): JobView {
+  return {
+    id,
+    state: 'queued',
+    file: `/home/me/files/file-${id}.bin`,
+    name: `file-${id}.bin`,
+    account: 'voice',
+    dest: '',
+    size: 40 * 1024 * 1024,
+    bytes_acked: 0,
+    parts_done: 0,
+    parts_total: 0,
+    attempts: 0,
+    error_kind: null,
+    error: null,
+    result: null,
+    sha1: null,
+    bytes_sent: 0,
+    next_run_at: 0,
+    created_at: 1_700_000_000_000 + id,
+    finished_at: null,
+    ...over,
+  };
+}
+
+export const SETTINGS: EngineSettings = {
+  max_files: 3,
+  parts_per_file: 4,
+  bandwidth: 0,
+  part_size: 8 * 1024 * 1024,
+  retry_attempts: 6,
+  retry_base_ms: 500,
+  job_attempts: 3,
 };

@@ -98,6 +98,11 @@ impl Accounts {
         Accounts { store, secrets }
     }
 
+    /// The data dir these accounts live in (a provider may keep small state files there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.store.path().parent().unwrap_or(std::path::Path::new("."))
+    }
+
     pub fn list(&self) -> Result<Vec<Account>> {
         let conn = self.store.conn();
         let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM accounts ORDER BY name"))?;

@@ -72,6 +72,8 @@ impl ProviderKind {
                     s("app_id", true, None),
                     s("parent_node", true, None),
                     s("parent_type", false, Some("explorer")),
+                    s("drive_route_token", false, None),
+                    s("daily_calls", false, Some("10000")),
                     secret("app_secret"),
                 ],
                 Some("https://open.feishu.cn"),

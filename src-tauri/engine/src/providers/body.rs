@@ -72,6 +72,12 @@ impl PartBody {
         PartBody { data, bandwidth, sent }
     }
 
+    /// The same bytes for another try within one provider call (a fallback URL, a refreshed
+    /// signature): shares the bandwidth limit, and the sent counter starts again from zero.
+    pub fn again(&self) -> PartBody {
+        PartBody::new(self.data.clone(), self.bandwidth.clone(), self.sent.clone())
+    }
+
     pub fn len(&self) -> u64 {
         self.data.len() as u64
     }

@@ -6,7 +6,9 @@
 //! [`Limits`], and every failure is a classified [`ProviderError`].
 
 mod body;
+pub mod dingtalk;
 mod error;
+pub mod feishu;
 pub mod http;
 pub mod local;
 pub mod pds;

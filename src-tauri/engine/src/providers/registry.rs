@@ -37,6 +37,8 @@ pub fn build(ctx: Context) -> Result<Arc<dyn Provider>> {
     Ok(match ctx.account.provider {
         ProviderKind::Local => Arc::new(super::local::Local::new(&ctx)),
         ProviderKind::Xfyun => Arc::new(super::xfyun::Xfyun::new(&ctx)?),
+        ProviderKind::Dingtalk => Arc::new(super::dingtalk::Dingtalk::new(&ctx)?),
+        ProviderKind::Feishu => Arc::new(super::feishu::Feishu::new(&ctx)?),
         ProviderKind::Pds => Arc::new(super::pds::Pds::new(ctx)?),
         other => {
             return Err(Error::Unsupported(format!(

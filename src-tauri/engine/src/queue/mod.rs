@@ -429,6 +429,16 @@ impl Queue {
         view::list(&self.store.conn(), Some(id))?.pop().ok_or(Error::UnknownJob(id))
     }
 
+    /// Up to `limit` jobs after `after_id`, oldest first (the window pages through long queues).
+    pub fn list_page(&self, after_id: i64, limit: u32) -> Result<Vec<JobView>> {
+        view::page(&self.store.conn(), after_id, limit)
+    }
+
+    /// The given jobs that exist, oldest first.
+    pub fn views(&self, ids: &[i64]) -> Result<Vec<JobView>> {
+        view::some(&self.store.conn(), ids)
+    }
+
     /// A job's parts for the part grid.
     pub fn part_views(&self, id: i64) -> Result<Vec<PartView>> {
         Ok(self

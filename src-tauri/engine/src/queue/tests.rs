@@ -189,3 +189,30 @@ fn non_utf8_paths_round_trip_exactly() {
         .unwrap()[0];
     assert_eq!(q.get(id).unwrap().source.as_os_str(), raw.as_os_str());
 }
+
+#[test]
+fn pages_and_picked_views_match_the_full_list() {
+    let (_d, q) = queue();
+    let ids: Vec<i64> = (0..7).map(|_| job(&q)).collect();
+    let parts: Vec<PartSpec> = (1..=3).map(|n| PartSpec { number: n, offset: (n as u64 - 1) * 4, length: 4, count: 3 }).collect();
+    q.plan(ids[2], &serde_json::json!({}), 4, &parts).unwrap();
+    q.part_start(ids[2], 1).unwrap();
+    q.part_ack(ids[2], &PartReceipt { number: 1, ..Default::default() }).unwrap();
+    let json = |v: &[JobView]| serde_json::to_string(v).unwrap();
+    let all = q.list().unwrap();
+    let mut paged = vec![];
+    let mut after = 0;
+    loop {
+        let page = q.list_page(after, 3).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().unwrap().id;
+        paged.extend(page);
+    }
+    assert_eq!(json(&paged), json(&all));
+    assert_eq!((all[2].parts_done, all[2].parts_total, all[2].bytes_acked), (1, 3, 4));
+    let picked = q.views(&[ids[5], 999, ids[2]]).unwrap();
+    assert_eq!(json(&picked), json(&[all[2].clone(), all[5].clone()]));
+    assert!(q.views(&[]).unwrap().is_empty());
+}

@@ -95,3 +95,37 @@ pub(super) fn list(conn: &Connection, id: Option<i64>) -> Result<Vec<JobView>> {
     let rows = stmt.query_map(rusqlite::params_from_iter(params), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+/// The same columns as `SQL`, for a few jobs: `{jobs}` picks them from `jobs` first, so the
+/// parts are read only for those (through their primary key), not aggregated for every job.
+const FEW_SQL: &str = "
+    SELECT j.id, j.state, j.source, j.name, COALESCE(a.name, '(removed account)'), j.dest, j.size,
+           COALESCE(SUM(CASE WHEN p.state = 'acked' THEN p.length ELSE 0 END), 0),
+           COALESCE(SUM(p.state = 'acked'), 0), COUNT(p.job_id), j.attempts,
+           j.error_kind, j.error, j.result, j.sha1, j.bytes_sent, j.next_run_at, j.created_at, j.finished_at
+    FROM (SELECT * FROM jobs WHERE {jobs}) j
+    LEFT JOIN accounts a ON a.id = j.account_id
+    LEFT JOIN parts p ON p.job_id = j.id
+    GROUP BY j.id
+    ORDER BY j.id";
+
+fn few(conn: &Connection, jobs: &str, params: Vec<i64>) -> Result<Vec<JobView>> {
+    let mut stmt = conn.prepare(&FEW_SQL.replace("{jobs}", jobs))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Up to `limit` jobs with ids above `after_id`, in id order: the window loads a long queue
+/// page by page instead of in one reply of tens of megabytes.
+pub(super) fn page(conn: &Connection, after_id: i64, limit: u32) -> Result<Vec<JobView>> {
+    few(conn, "id > ?1 ORDER BY id LIMIT ?2", vec![after_id, limit as i64])
+}
+
+/// The given jobs (unknown ids are left out), in id order.
+pub(super) fn some(conn: &Connection, ids: &[i64]) -> Result<Vec<JobView>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    few(conn, &format!("id IN ({marks})"), ids.to_vec())
+}

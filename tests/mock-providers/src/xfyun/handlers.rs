@@ -45,7 +45,7 @@ pub(crate) async fn upload_slice(State(app): State<Arc<App>>, req: Request) -> R
     app.respond(outcome)
 }
 
-/// `POST /file/mpupload/complete`: assembles the slices, answers `data.url`.
+/// `POST /file/mpupload/complete`: checks the slices, answers `data.url`.
 pub(crate) async fn complete(State(app): State<Arc<App>>, req: Request) -> Response {
     let outcome = complete_upload(&app, req).await;
     app.respond(outcome)
@@ -101,11 +101,7 @@ async fn store_oneshot(app: &App, req: Request) -> Outcome {
             data.size
         )));
     }
-    let path = app
-        .store
-        .object_from_temp(data.temp)
-        .map_err(BizError::io)?;
-    let url = app.store.add_object(path, data.size);
+    let url = app.store.store_file(data.temp, data.size)?;
     app.stats.update(|s| {
         s.oneshots_ok += 1;
         s.oneshot_bytes_received += data.size;
@@ -168,7 +164,7 @@ fn accept_slice(app: &App, mut form: Form) -> Outcome {
     Ok(None)
 }
 
-async fn complete_upload(app: &Arc<App>, req: Request) -> Outcome {
+async fn complete_upload(app: &App, req: Request) -> Outcome {
     let body = read_json(req).await?;
     app.check_identity(body.text("request_id")?, body.text("app_id")?)?;
     let upload_id = required(body.text("upload_id")?, "uploadId")?;
@@ -176,13 +172,7 @@ async fn complete_upload(app: &Arc<App>, req: Request) -> Outcome {
         min_slice: app.cfg.min_slice,
         max_slice: app.cfg.max_slice,
     };
-    let slices = app.store.take_for_complete(upload_id, &rules)?;
-    let worker = Arc::clone(app);
-    let (path, size) = tokio::task::spawn_blocking(move || worker.store.assemble(slices))
-        .await
-        .map_err(BizError::io)?
-        .map_err(BizError::io)?;
-    let url = app.store.add_object(path, size);
+    let url = app.store.complete(upload_id, &rules)?;
     app.stats.update(|s| s.completes_ok += 1);
     Ok(Some(json!({ "url": url })))
 }

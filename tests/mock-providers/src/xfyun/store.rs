@@ -2,6 +2,8 @@
 //!
 //! Layout: `incoming/` (bodies being received), `uploads/<upload_id>/<slice_id>.part`,
 //! `objects/<n>.bin`. Files rather than memory so a 1 GiB benchmark does not hold 1 GiB of RAM.
+//! A completed upload stays as its slice files until a test asks for the object's path or
+//! bytes: concatenating at `complete` would put a full-file copy inside every timed upload.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -54,10 +56,66 @@ impl Upload {
 
 struct ObjectEntry {
     url: String,
-    path: PathBuf,
     size: u64,
-    /// Hashed on first request: hashing at complete would slow every benchmark run.
+    /// Locked while hashing or assembling, so neither sees half-moved files.
+    content: Mutex<Content>,
+    /// Hashed on first request, for the same reason the slices are assembled lazily.
     sha1: OnceLock<String>,
+}
+
+/// Where an object's bytes are.
+enum Content {
+    /// Slice files in slice_id order, inside the finished upload's directory.
+    Slices {
+        parts: Vec<PathBuf>,
+        dir: PathBuf,
+    },
+    File(PathBuf),
+}
+
+impl ObjectEntry {
+    fn sha1_hex(&self) -> String {
+        self.sha1
+            .get_or_init(|| {
+                let content = self.content.lock();
+                let files = match &*content {
+                    Content::Slices { parts, .. } => parts.as_slice(),
+                    Content::File(path) => std::slice::from_ref(path),
+                };
+                sha1_files(files).unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// The object as one file, concatenating its slices on first call.
+    fn path(&self, objects_dir: &Path) -> io::Result<PathBuf> {
+        let mut content = self.content.lock();
+        if let Content::Slices { parts, dir } = &*content {
+            let dest = objects_dir.join(format!("{}.bin", next_seq()));
+            let mut out = fs::File::create(&dest)?;
+            for part in parts {
+                // File-to-file io::copy uses copy_file_range on Linux where it can.
+                io::copy(&mut fs::File::open(part)?, &mut out)?;
+            }
+            let _ = fs::remove_dir_all(dir);
+            *content = Content::File(dest);
+        }
+        match &*content {
+            Content::File(path) => Ok(path.clone()),
+            Content::Slices { .. } => Err(io::Error::other("object was not assembled")),
+        }
+    }
+
+    fn remove_files(&self) {
+        match &*self.content.lock() {
+            Content::Slices { dir, .. } => {
+                let _ = fs::remove_dir_all(dir);
+            }
+            Content::File(path) => {
+                let _ = fs::remove_file(path);
+            }
+        }
+    }
 }
 
 enum DataRoot {
@@ -150,13 +208,9 @@ impl Store {
         Ok(())
     }
 
-    /// Validates the slices and, when they are complete, removes the upload and returns the
-    /// slice files in order (the caller assembles them).
-    pub(crate) fn take_for_complete(
-        &self,
-        upload_id: &str,
-        rules: &SliceRules,
-    ) -> Result<CompletedSlices, BizError> {
+    /// Validates the slices and, when they are complete, turns the upload into a stored object
+    /// and returns its URL (the upload_id is finished afterwards).
+    pub(crate) fn complete(&self, upload_id: &str, rules: &SliceRules) -> Result<String, BizError> {
         let mut inner = self.inner.lock();
         let upload = self.live_upload(&mut inner, upload_id)?;
         check_slices(&upload.slices, rules)?;
@@ -164,15 +218,17 @@ impl Store {
             .uploads
             .remove(upload_id)
             .ok_or_else(|| BizError::expired("upload_id not found"))?;
+        let size = upload.slices.values().sum();
         let parts = upload
             .slices
             .keys()
             .map(|&id| upload.slice_path(id))
             .collect();
-        Ok(CompletedSlices {
+        let content = Content::Slices {
             parts,
             dir: upload.dir,
-        })
+        };
+        Ok(Self::register(&mut inner, content, size))
     }
 
     pub(crate) fn cancel(&self, upload_id: &str) -> Result<(), BizError> {
@@ -184,40 +240,29 @@ impl Store {
         Ok(())
     }
 
-    /// Concatenates completed slices into a new object file (blocking: run off the runtime).
-    pub(crate) fn assemble(&self, slices: CompletedSlices) -> io::Result<(PathBuf, u64)> {
-        let dest = self.new_object_path();
-        let mut out = fs::File::create(&dest)?;
-        let mut size = 0u64;
-        for part in &slices.parts {
-            // File-to-file io::copy uses copy_file_range on Linux: no user-space copy.
-            size += io::copy(&mut fs::File::open(part)?, &mut out)?;
-        }
-        let _ = fs::remove_dir_all(&slices.dir);
-        Ok((dest, size))
-    }
-
-    /// Stores a received body as a new object.
-    pub(crate) fn object_from_temp(&self, data: TempPath) -> io::Result<PathBuf> {
-        let dest = self.new_object_path();
-        data.persist(&dest).map_err(|e| e.error)?;
-        Ok(dest)
-    }
-
-    /// Registers an object file and returns its opaque URL.
-    pub(crate) fn add_object(&self, path: PathBuf, size: u64) -> String {
-        let url = format!("{URL_PREFIX}{}", opaque_token());
-        let entry = ObjectEntry {
-            url: url.clone(),
-            path,
+    /// Stores a received one-shot body as a new object and returns its URL.
+    pub(crate) fn store_file(&self, data: TempPath, size: u64) -> Result<String, BizError> {
+        let dest = self.objects_dir().join(format!("{}.bin", next_seq()));
+        data.persist(&dest).map_err(|e| BizError::io(e.error))?;
+        Ok(Self::register(
+            &mut self.inner.lock(),
+            Content::File(dest),
             size,
+        ))
+    }
+
+    fn register(inner: &mut Inner, content: Content, size: u64) -> String {
+        let url = format!("{URL_PREFIX}{}", opaque_token());
+        inner.objects.push(Arc::new(ObjectEntry {
+            url: url.clone(),
+            size,
+            content: Mutex::new(content),
             sha1: OnceLock::new(),
-        };
-        self.inner.lock().objects.push(Arc::new(entry));
+        }));
         url
     }
 
-    /// Every stored object in creation order (hashes files on first call: may block).
+    /// Every stored object in creation order (hashes each on first call: may block).
     pub(crate) fn objects(&self) -> Vec<StoredObject> {
         let entries = self.inner.lock().objects.clone();
         entries
@@ -225,21 +270,21 @@ impl Store {
             .map(|e| StoredObject {
                 url: e.url.clone(),
                 size: e.size,
-                sha1_hex: e
-                    .sha1
-                    .get_or_init(|| sha1_file(&e.path).unwrap_or_default())
-                    .clone(),
+                sha1_hex: e.sha1_hex(),
             })
             .collect()
     }
 
+    /// The object's bytes as one file (assembles a multipart object on first call: may block).
     pub(crate) fn object_path(&self, url: &str) -> Option<PathBuf> {
-        self.inner
+        let entry = self
+            .inner
             .lock()
             .objects
             .iter()
             .find(|e| e.url == url)
-            .map(|e| e.path.clone())
+            .cloned()?;
+        entry.path(&self.objects_dir()).ok()
     }
 
     /// Forgets every upload and object and deletes their files.
@@ -249,7 +294,7 @@ impl Store {
             let _ = fs::remove_dir_all(upload.dir);
         }
         for object in old.objects {
-            let _ = fs::remove_file(&object.path);
+            object.remove_files();
         }
     }
 
@@ -275,17 +320,9 @@ impl Store {
             .ok_or_else(|| BizError::expired("upload_id not found"))
     }
 
-    fn new_object_path(&self) -> PathBuf {
-        self.root()
-            .join("objects")
-            .join(format!("{}.bin", next_seq()))
+    fn objects_dir(&self) -> PathBuf {
+        self.root().join("objects")
     }
-}
-
-/// Slice files of a completed upload, in slice_id order.
-pub(crate) struct CompletedSlices {
-    parts: Vec<PathBuf>,
-    dir: PathBuf,
 }
 
 /// Slices must be 1..n without gaps; all but the last the same size S with
@@ -328,9 +365,11 @@ pub(crate) fn check_slices(sizes: &BTreeMap<u32, u64>, rules: &SliceRules) -> Re
     Ok(())
 }
 
-fn sha1_file(path: &Path) -> io::Result<String> {
+fn sha1_files(files: &[PathBuf]) -> io::Result<String> {
     let mut hasher = Sha1::new();
-    io::copy(&mut fs::File::open(path)?, &mut hasher)?;
+    for file in files {
+        io::copy(&mut fs::File::open(file)?, &mut hasher)?;
+    }
     Ok(hex(&hasher.finalize()))
 }
 

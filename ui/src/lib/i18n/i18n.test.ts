@@ -46,6 +46,19 @@ describe('message catalogues', () => {
         ...s.choices.map((c) => `choice.${s.key}.${c}`),
       ]),
       ...errorKinds.map((k) => `error.kind.${k}`),
+      ...errorKinds.filter((k) => k !== 'internal' && k !== 'conflict' && k !== 'storage').map((k) => `advice.${k}`),
+      'advice.other',
+      ...['queued', 'hashing', 'uploading', 'committing', 'done', 'paused', 'failed', 'cancelled'].map((s) => `state.${s}`),
+      ...['pending', 'in_flight', 'retrying', 'acked'].map((s) => `parts.${s}`),
+      ...['pause', 'resume', 'cancel', 'retry'].flatMap((c) => [`queue.${c}`, `queue.${c}Job`]),
+      ...['url', 'id', 'name'].map((k) => `history.result.${k}`),
+      ...['all', 'done', 'cancelled'].map((s) => `history.state.${s}`),
+      ...['max_files', 'parts_per_file', 'bandwidth', 'part_size', 'retry_attempts', 'retry_base_ms', 'job_attempts'].flatMap(
+        (f) => [`settings.${f}`, `settings.${f}Help`],
+      ),
+      ...['KiB', 'MiB'].map((u) => `settings.unit.${u}`),
+      ...['B', 'KiB', 'MiB', 'GiB', 'TiB'].map((u) => `unit.${u}`),
+      ...['queue', 'history', 'accounts', 'settings'].map((p) => `nav.${p}`),
     ];
     expect(needed.filter((key) => !isMessageKey(key))).toEqual([]);
   });

@@ -65,3 +65,9 @@ if (typeof document !== 'undefined') {
     document.documentElement.lang = $lang === 'zh' ? 'zh-CN' : 'en';
   });
 }
+
+/** The message key for a count: `key` in general, `key + 'One'` (where it exists) for one. */
+export function countKey(key: MessageKey, n: number): MessageKey {
+  const one = `${key}One`;
+  return n === 1 && isMessageKey(one) ? one : key;
+}

@@ -118,11 +118,17 @@ pub fn digests(path: &Path, size: u64, part_size: u64, stop: &AtomicBool) -> Res
         at += want as u64;
         if at == size {
             let digest = state.finish(&buf[..want]);
-            return Ok(Digests { content_hash: upper_hex(&digest), ctx });
+            return Ok(Digests {
+                content_hash: upper_hex(&digest),
+                ctx,
+            });
         }
         state.compress(&buf[..want]);
     }
-    Ok(Digests { content_hash: upper_hex(&state.finish(&[])), ctx })
+    Ok(Digests {
+        content_hash: upper_hex(&state.finish(&[])),
+        ctx,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,178 @@
+//! Calls to DingTalk's API gateway: JSON bodies, the access token in
+//! `x-acs-dingtalk-access-token` (sent raw), the token cached per account and refreshed
+//! before it expires and once when DingTalk says `InvalidAuthentication` (notes §0, §1, §9.1).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::errors::{self, Call};
+use crate::creds::Secret;
+use crate::error::ErrorKind;
+use crate::providers::{http, ProviderError, ProviderResult};
+
+const TOKEN_PATH: &str = "/v1.0/oauth2/accessToken";
+/// Refresh when less than this is left (§9.1: 5 minutes), or a quarter of a short lifetime.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+struct Token {
+    value: Secret,
+    expires_at: Instant,
+    lifetime: Duration,
+}
+
+impl Token {
+    fn fresh(&self) -> bool {
+        let margin = REFRESH_MARGIN.min(self.lifetime / 4);
+        self.expires_at.saturating_duration_since(Instant::now()) > margin
+    }
+}
+
+/// A successful answer: the JSON body and the server's clock (its `Date` header).
+pub struct Answer {
+    pub body: Value,
+    /// Unix seconds by the server's clock, when it said.
+    pub server_time: Option<i64>,
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    endpoint: String,
+    app_key: String,
+    app_secret: Secret,
+    union_id: String,
+    token: tokio::sync::Mutex<Option<Token>>,
+    tokens_fetched: AtomicU64,
+}
+
+/// A failed call: the classified error, and whether DingTalk refused the token itself.
+struct Refused {
+    error: ProviderError,
+    bad_token: bool,
+}
+
+impl From<ProviderError> for Refused {
+    fn from(error: ProviderError) -> Self {
+        Refused { error, bad_token: false }
+    }
+}
+
+impl Api {
+    pub fn new(http: reqwest::Client, endpoint: &str, app_key: &str, app_secret: Secret, union_id: &str) -> Self {
+        Api {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            app_key: app_key.to_owned(),
+            app_secret,
+            union_id: union_id.to_owned(),
+            token: tokio::sync::Mutex::new(None),
+            tokens_fetched: AtomicU64::new(0),
+        }
+    }
+
+    /// The API host, for messages.
+    pub fn host(&self) -> &str {
+        self.endpoint.split("://").nth(1).unwrap_or(&self.endpoint)
+    }
+
+    /// `POST path?unionId=…` with a JSON body, as the account's operator. A refused token is
+    /// replaced and the call sent once more.
+    pub async fn post(&self, what: &str, path: &str, body: &Value) -> ProviderResult<Answer> {
+        let mut retried = false;
+        loop {
+            let token = self.token().await?;
+            match self.send(Call::Storage, what, path, Some(&token), body).await {
+                Ok(a) => return Ok(a),
+                Err(Refused { bad_token: true, .. }) if !retried => {
+                    tracing::info!("DingTalk refused the access token ({what}); fetching a new one and trying again");
+                    self.forget(&token).await;
+                    retried = true;
+                }
+                Err(r) => return Err(r.error),
+            }
+        }
+    }
+
+    /// The cached token, or a new one when it is about to expire.
+    pub async fn token(&self) -> ProviderResult<Secret> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
+            return Ok(t.value.clone());
+        }
+        let t = self.fetch_token().await?;
+        let value = t.value.clone();
+        *cached = Some(t);
+        Ok(value)
+    }
+
+    /// Drops `stale` from the cache (unless another call already replaced it).
+    async fn forget(&self, stale: &Secret) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.value == *stale) {
+            *cached = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> ProviderResult<Token> {
+        let body = serde_json::json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() });
+        let answer = self.send(Call::Token, "getting an access token", TOKEN_PATH, None, &body).await.map_err(|r| r.error)?;
+        let value = answer.body.get("accessToken").and_then(Value::as_str).filter(|t| !t.is_empty());
+        let Some(value) = value else {
+            return Err(ProviderError::temporary(ErrorKind::Server, "DingTalk answered the token request without an accessToken"));
+        };
+        // 7200 s in practice (§1a); an absent or silly value gets a short life, not a long one.
+        let lifetime = Duration::from_secs(answer.body.get("expireIn").and_then(Value::as_u64).unwrap_or(60).clamp(1, 86_400));
+        let n = self.tokens_fetched.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!(lifetime_s = lifetime.as_secs(), fetched = n, "fetched a DingTalk access token");
+        Ok(Token { value: Secret::new(value), expires_at: Instant::now() + lifetime, lifetime })
+    }
+
+    async fn send(&self, call: Call, what: &str, path: &str, token: Option<&Secret>, body: &Value) -> Result<Answer, Refused> {
+        let what = what.to_owned();
+        let mut url = url::Url::parse(&format!("{}{path}", self.endpoint))
+            .map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("{what}: bad endpoint URL ({e})")))?;
+        if call == Call::Storage {
+            url.query_pairs_mut().append_pair("unionId", &self.union_id);
+        }
+        let mut req = self.http.post(url).json(body).timeout(http::timeout_for(0));
+        if let Some(t) = token {
+            req = req.header("x-acs-dingtalk-access-token", t.expose());
+        }
+        let resp = req.send().await.map_err(|e| ProviderError::network(&what, &e))?;
+        read(call, &what, resp).await
+    }
+}
+
+async fn read(call: Call, what: &str, resp: reqwest::Response) -> Result<Answer, Refused> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let retry_after = crate::providers::error::retry_after_header(&headers);
+    let server_time = headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| httpdate::parse_http_date(v.to_str().ok()?).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    let text = resp.text().await.map_err(|e| ProviderError::network(what, &e))?;
+    if let Some(minutes) = errors::ban_minutes(&text) {
+        return Err(errors::ip_ban(minutes).into());
+    }
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&text)
+            .map(|body| Answer { body, server_time })
+            .map_err(|_| ProviderError::temporary(ErrorKind::Server, format!("{what}: unreadable answer (HTTP {status})")).into());
+    }
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let code = field("code");
+    if code.is_empty() {
+        return Err(errors::bare(call, status, retry_after).into());
+    }
+    let mut request_id = field("requestid");
+    if request_id.is_empty() {
+        request_id = headers.get("x-acs-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    }
+    let error = errors::api(call, status, &code, &field("message"), &request_id, retry_after);
+    let error = ProviderError { message: format!("{what}: {}", error.message), ..error };
+    Err(Refused { bad_token: call == Call::Storage && code == errors::INVALID_AUTHENTICATION, error })
+}

@@ -1,0 +1,225 @@
+//! One call to the Feishu / Lark open API: the cached token in the `Authorization` header, the
+//! daily budget counted, the answer's `code` checked whatever the HTTP status (many failures
+//! come as HTTP 200), and a refused token replaced once (shared/providers/feishu.md §0, §1a).
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, AUTHORIZATION};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::budget::Budget;
+use super::errors::{self, Failure};
+use super::token::{Token, TokenCache};
+use crate::creds::Secret;
+use crate::error::ErrorKind;
+use crate::providers::{http, ProviderError, ProviderResult};
+
+pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+
+/// What a call sends.
+pub enum Payload {
+    Get,
+    Json(Value),
+    /// A streamed body: it cannot be sent twice, so a stale token makes the call fail
+    /// temporarily and the pacer sends a new body.
+    Form(reqwest::multipart::Form),
+}
+
+impl Payload {
+    /// A copy to send again with a new token, when the body allows it.
+    fn replay(&self) -> Option<Payload> {
+        match self {
+            Payload::Get => Some(Payload::Get),
+            Payload::Json(v) => Some(Payload::Json(v.clone())),
+            Payload::Form(_) => None,
+        }
+    }
+}
+
+/// A call: `what` names it in messages and, when `counted`, in the daily budget.
+pub struct Call<'a> {
+    pub what: &'a str,
+    pub path: &'a str,
+    pub payload: Payload,
+    /// Bytes of body, for the request's deadline.
+    pub bytes: u64,
+    pub counted: bool,
+}
+
+/// `{code, msg, data}`; the token endpoint puts its fields at the top level instead.
+#[derive(Deserialize)]
+struct Envelope {
+    code: Option<i64>,
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    data: Value,
+    tenant_access_token: Option<String>,
+    expire: Option<u64>,
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    base: url::Url,
+    app_id: String,
+    app_secret: Secret,
+    tokens: TokenCache,
+    budget: Budget,
+}
+
+impl Api {
+    pub fn new(http: reqwest::Client, base: url::Url, app_id: String, app_secret: Secret, budget: Budget) -> Api {
+        Api { http, base, app_id, app_secret, tokens: TokenCache::default(), budget }
+    }
+
+    pub fn host(&self) -> &str {
+        self.base.host_str().unwrap_or_default()
+    }
+
+    fn url(&self, path: &str) -> ProviderResult<url::Url> {
+        self.base.join(path).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("Feishu endpoint {}{path}: {e}", self.base)))
+    }
+
+    /// The cached token, fetched (or renewed) when needed.
+    pub async fn token(&self) -> ProviderResult<Token> {
+        self.tokens.get(|| self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> ProviderResult<(Secret, Duration)> {
+        let what = "tenant_access_token";
+        let body = serde_json::json!({ "app_id": self.app_id, "app_secret": self.app_secret.expose() });
+        let resp = self
+            .http
+            .post(self.url(TOKEN_PATH)?)
+            .json(&body)
+            .timeout(http::timeout_for(0))
+            .send()
+            .await
+            .map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
+        let (failure, envelope) = read(resp, what).await?;
+        match envelope {
+            Some(Envelope { code: Some(0), tenant_access_token: Some(token), expire, .. }) if !token.is_empty() => {
+                tracing::debug!(host = self.host(), expire, "got a Feishu tenant_access_token");
+                Ok((Secret::new(token), Duration::from_secs(expire.unwrap_or(7200))))
+            }
+            Some(Envelope { code: Some(code), .. }) if code != 0 && failure.status < 500 => Err(ProviderError::new(
+                ErrorKind::Auth,
+                format!(
+                    "Feishu refused the app's credentials (error {code} \"{}\"): check app_id and app_secret, and that the app belongs to {} (Feishu and Lark apps are separate)",
+                    failure.msg,
+                    self.host()
+                ),
+            )),
+            Some(Envelope { code: Some(0), .. }) => {
+                Err(ProviderError::temporary(ErrorKind::Server, format!("Feishu {what}: answered success without a token")))
+            }
+            _ => Err(errors::classify(what, &failure)),
+        }
+    }
+
+    /// Sends `call` and returns the answer's `data` once `code == 0`.
+    pub async fn call(&self, call: Call<'_>) -> ProviderResult<Value> {
+        let mut payload = call.payload;
+        // A token that worked before and is refused now went stale: replace it once.
+        for _try in 0..2 {
+            let token = self.token().await?;
+            let again = payload.replay();
+            if call.counted {
+                self.budget.spend(call.what)?;
+            }
+            let failure = match self.send(call.what, call.path, payload, call.bytes, &token).await? {
+                Ok(data) => {
+                    token.prove();
+                    return Ok(data);
+                }
+                Err(f) => f,
+            };
+            if !(errors::refreshes_token(&failure) && token.is_proven()) {
+                return Err(errors::classify(call.what, &failure));
+            }
+            self.tokens.invalidate(&token).await;
+            tracing::info!(what = call.what, "Feishu refused the cached token; getting a new one");
+            payload = match again {
+                Some(p) => p,
+                None => {
+                    return Err(ProviderError::temporary(
+                        ErrorKind::Auth,
+                        format!("Feishu {}: the access token expired; sending again with a new one", call.what),
+                    )
+                    .retry_after(Some(Duration::ZERO)))
+                }
+            };
+        }
+        Err(ProviderError::new(ErrorKind::Auth, format!("Feishu {}: every new access token was refused: check app_id and app_secret", call.what)))
+    }
+
+    /// One request: `Ok(data)`, or the failed answer to classify.
+    async fn send(&self, what: &str, path: &str, payload: Payload, bytes: u64, token: &Token) -> ProviderResult<Result<Value, Failure>> {
+        let url = self.url(path)?;
+        let req = match payload {
+            Payload::Get => self.http.get(url),
+            Payload::Json(v) => self.http.post(url).json(&v),
+            Payload::Form(f) => self.http.post(url).multipart(f),
+        };
+        let resp = req
+            .header(AUTHORIZATION, token.bearer())
+            .timeout(http::timeout_for(bytes))
+            .send()
+            .await
+            .map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
+        let (failure, envelope) = read(resp, what).await?;
+        match envelope {
+            Some(Envelope { code: Some(0), data, .. }) if (200..300).contains(&failure.status) => Ok(Ok(data)),
+            Some(_) | None if failure.code.is_some() || !(200..300).contains(&failure.status) => Ok(Err(failure)),
+            _ => Err(ProviderError::temporary(ErrorKind::Server, format!("Feishu {what}: unreadable answer (HTTP {})", failure.status))),
+        }
+    }
+}
+
+/// Reads an answer: what a failure would say (status, code, msg, log id, wait) and the
+/// parsed envelope, if the body is one.
+async fn read(resp: reqwest::Response, what: &str) -> ProviderResult<(Failure, Option<Envelope>)> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
+    let envelope: Option<Envelope> = serde_json::from_str(&text).ok();
+    let failure = Failure {
+        code: envelope.as_ref().and_then(|e| e.code).filter(|c| *c != 0),
+        msg: envelope.as_ref().map(|e| e.msg.clone()).unwrap_or_default(),
+        status,
+        log_id: header(&headers, "x-tt-logid"),
+        retry_after: wait(&headers),
+    };
+    Ok((failure, envelope))
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// The gateway's `x-ogw-ratelimit-reset` (seconds to wait, §10), else `Retry-After`.
+fn wait(headers: &HeaderMap) -> Option<Duration> {
+    header(headers, "x-ogw-ratelimit-reset")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)))
+        .or_else(|| crate::providers::error::retry_after_header(headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_wait_is_read_from_its_headers() {
+        let mut h = HeaderMap::new();
+        assert_eq!(wait(&h), None);
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(wait(&h), Some(Duration::from_secs(3)));
+        h.insert("x-ogw-ratelimit-reset", "7".parse().unwrap());
+        assert_eq!(wait(&h), Some(Duration::from_secs(7)), "Feishu's own header wins");
+        h.insert("x-ogw-ratelimit-reset", "soon".parse().unwrap());
+        assert_eq!(wait(&h), Some(Duration::from_secs(3)));
+    }
+}

@@ -1,0 +1,450 @@
+//! Runs the enabled watches: a catch-up scan at start (and when a watch is added, resumed
+//! or its folder comes back), then platform events (inotify via `notify`) feeding a tracker
+//! that enqueues a file only once its size and mtime stayed the same for the quiet period.
+//! Where the platform watcher cannot cover a tree (the inotify limit), it rescans
+//! periodically instead, and says so in the watch's status — never silent loss.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::store::{Finished, Record, Watches};
+use super::{scan, AfterUpload, Rules, Watch, WatchStatus};
+use crate::error::Result;
+use crate::queue::Queue;
+use crate::source::Identity;
+use crate::Ferry;
+
+const TICK: Duration = Duration::from_millis(500);
+/// How often a watch without platform events rescans its tree.
+const POLL_EVERY: Duration = Duration::from_secs(30);
+
+type Event = (i64, notify::Result<notify::Event>);
+type VersionKey = (u64, i64, Option<u64>);
+
+fn key(id: &Identity) -> VersionKey {
+    (id.size, id.mtime_ns, id.inode)
+}
+
+struct Candidate {
+    identity: Identity,
+    since: Instant,
+}
+
+/// One running watch.
+struct Active {
+    watch: Watch,
+    dir: PathBuf,
+    rules: Rules,
+    watcher: Option<RecommendedWatcher>,
+    /// Rescan at this instant (polling mode).
+    next_scan: Option<Instant>,
+    tracker: HashMap<PathBuf, Candidate>,
+    records: HashMap<PathBuf, Record>,
+    by_version: HashMap<VersionKey, PathBuf>,
+    status: WatchStatus,
+    detail: Option<String>,
+}
+
+impl Active {
+    fn config_changed(&self, w: &Watch) -> bool {
+        (&self.watch.dir, self.watch.recursive, &self.watch.dest, &self.watch.include, &self.watch.exclude, &self.watch.after, self.watch.quiet_secs, self.watch.account_id)
+            != (&w.dir, w.recursive, &w.dest, &w.include, &w.exclude, &w.after, w.quiet_secs, w.account_id)
+    }
+
+    fn quiet(&self) -> Duration {
+        Duration::from_secs(self.watch.quiet_secs as u64)
+    }
+
+    /// Notes a file that appeared or changed; it is queued once it settles.
+    fn touch(&mut self, path: &Path) {
+        let Ok(rel) = path.strip_prefix(&self.dir) else { return };
+        if !self.rules.wants(rel) || rel.parent().is_some_and(|p| p.ancestors().any(|a| !a.as_os_str().is_empty() && self.rules.skips_dir(a))) {
+            return;
+        }
+        if !self.watch.recursive && rel.components().count() > 1 {
+            return;
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                let identity = Identity::of(&m);
+                let fresh = self.tracker.get(path).is_none_or(|c| c.identity != identity);
+                if fresh {
+                    self.tracker.insert(path.to_path_buf(), Candidate { identity, since: Instant::now() });
+                }
+            }
+            Ok(m) if m.is_dir() && self.watch.recursive => {
+                // A folder moved in: its files are new to us.
+                if let Ok(s) = scan(path, true, &self.rules) {
+                    for (p, _) in s.files {
+                        self.touch(&p);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+pub struct WatchService {
+    watches: Watches,
+    queue: Queue,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+fn age(id: &Identity) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
+    Duration::from_nanos(now.saturating_sub(id.mtime_ns).max(0) as u64)
+}
+
+fn inotify_limit() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches").ok()?.trim().parse().ok()
+}
+
+impl WatchService {
+    /// `wake` tells the engine new jobs are queued.
+    pub fn new(ferry: &Ferry, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        WatchService { watches: ferry.watches.clone(), queue: ferry.queue.clone(), wake }
+    }
+
+    /// Watches until `stop`.
+    pub async fn run(self, stop: CancellationToken) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let mut active: HashMap<i64, Active> = HashMap::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                Some((id, event)) = rx.recv() => {
+                    if let Some(a) = active.get_mut(&id) {
+                        self.on_event(a, event);
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Err(e) = self.tick(&mut active, Some(&tx)).await {
+                        tracing::warn!("watched folders: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// For `ferry run --until-idle`: one catch-up of every enabled watch, waiting for files
+    /// still being written to settle. Returns how many files were queued.
+    pub async fn catch_up_once(&self) -> Result<usize> {
+        let mut active = HashMap::new();
+        let before = self.queue.pending_count()?;
+        self.tick(&mut active, None).await?;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while active.values().any(|a| !a.tracker.is_empty()) && Instant::now() < deadline {
+            tokio::time::sleep(TICK).await;
+            self.tick(&mut active, None).await?;
+        }
+        Ok(self.queue.pending_count()?.saturating_sub(before) as usize)
+    }
+
+    fn on_event(&self, a: &mut Active, event: notify::Result<notify::Event>) {
+        match event {
+            Ok(ev) => {
+                if ev.need_rescan() {
+                    a.next_scan = Some(Instant::now());
+                }
+                if !matches!(ev.kind, notify::EventKind::Remove(_) | notify::EventKind::Access(_)) {
+                    for p in &ev.paths {
+                        a.touch(p);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(watch = a.watch.id, "watcher error: {e}");
+                a.next_scan = Some(Instant::now());
+            }
+        }
+    }
+
+    async fn tick(&self, active: &mut HashMap<i64, Active>, events: Option<&mpsc::UnboundedSender<Event>>) -> Result<()> {
+        let watches = self.watches.list()?;
+        active.retain(|id, a| watches.iter().any(|w| w.id == *id && w.enabled && !a.config_changed(w)));
+        for w in watches.into_iter().filter(|w| w.enabled) {
+            if let Some(a) = active.get_mut(&w.id) {
+                a.watch.status = w.status;
+                continue;
+            }
+            let dir = self.watches.dir(w.id)?;
+            let rules = match Rules::new(&w.include, &w.exclude) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.watches.set_status(w.id, WatchStatus::Error, Some(&e.to_string()), 0)?;
+                    continue;
+                }
+            };
+            let records = self.watches.records(w.id)?;
+            let by_version = records.iter().map(|(p, r)| (key(&r.identity), p.clone())).collect();
+            let a = Active {
+                watch: w,
+                dir,
+                rules,
+                watcher: None,
+                next_scan: Some(Instant::now()),
+                tracker: HashMap::new(),
+                records,
+                by_version,
+                status: WatchStatus::Scanning,
+                detail: None,
+            };
+            active.insert(a.watch.id, a);
+        }
+        for a in active.values_mut() {
+            self.step(a, events).await?;
+        }
+        self.after_uploads()?;
+        Ok(())
+    }
+
+    /// One tick of one watch: folder presence, (re)scan, settle, enqueue, status.
+    async fn step(&self, a: &mut Active, events: Option<&mpsc::UnboundedSender<Event>>) -> Result<()> {
+        if !a.dir.is_dir() {
+            if a.status != WatchStatus::Missing {
+                tracing::warn!(watch = a.watch.id, "{} is gone", a.dir.display());
+            }
+            a.watcher = None;
+            a.tracker.clear();
+            a.status = WatchStatus::Missing;
+            a.detail = Some(format!("{} is not there (an unmounted drive?); waiting for it to come back", a.dir.display()));
+            a.next_scan = Some(Instant::now()); // rescan as soon as it is back
+            return self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), 0);
+        }
+        if a.next_scan.is_some_and(|t| t <= Instant::now()) {
+            self.watches.set_status(a.watch.id, WatchStatus::Scanning, a.detail.as_deref(), a.tracker.len())?;
+            self.rescan(a, events).await;
+        }
+        let ready = settle(a).await;
+        self.enqueue(a, ready)?;
+        self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), a.tracker.len())
+    }
+
+    /// Scans the tree, (re)starts the platform watcher, and queues what is new.
+    async fn rescan(&self, a: &mut Active, events: Option<&mpsc::UnboundedSender<Event>>) {
+        let (dir, recursive) = (a.dir.clone(), a.watch.recursive);
+        let rules = Rules::new(&a.watch.include, &a.watch.exclude).expect("validated when the watch started");
+        let started = Instant::now();
+        let scanned = tokio::task::spawn_blocking(move || scan(&dir, recursive, &rules)).await;
+        let s = match scanned {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                a.status = WatchStatus::Error;
+                a.detail = Some(format!("cannot read {}: {e}", a.dir.display()));
+                a.next_scan = Some(Instant::now() + POLL_EVERY);
+                return;
+            }
+            Err(e) => {
+                a.status = WatchStatus::Error;
+                a.detail = Some(format!("scanning failed: {e}"));
+                return;
+            }
+        };
+        tracing::info!(watch = a.watch.id, files = s.files.len(), dirs = s.dirs, ms = started.elapsed().as_millis() as u64, "scanned");
+
+        let mut notes = vec![format!("{} files in {} folders", s.files.len(), s.dirs)];
+        if !s.unreadable.is_empty() {
+            let list: Vec<String> = s.unreadable.iter().take(3).map(|(p, e)| format!("{} ({e})", p.display())).collect();
+            notes.push(format!("{} folder(s) could not be read: {}", s.unreadable.len(), list.join(", ")));
+        }
+        if s.links_skipped > 0 {
+            notes.push(format!("{} symbolic link(s) to folders not followed", s.links_skipped));
+        }
+        a.status = WatchStatus::Watching;
+        a.next_scan = None;
+        if let Some(tx) = events {
+            if a.watcher.is_none() {
+                match start_watcher(a.watch.id, &a.dir, a.watch.recursive, tx.clone()) {
+                    Ok(w) => a.watcher = Some(w),
+                    Err(e) => {
+                        let limit = inotify_limit().map(|l| format!(" (fs.inotify.max_user_watches = {l})")).unwrap_or_default();
+                        a.status = WatchStatus::Polling;
+                        notes.push(format!(
+                            "the system's file watcher could not cover {} folders{limit}: {e}; rescanning every {} s instead (raise the limit to watch live)",
+                            s.dirs,
+                            POLL_EVERY.as_secs()
+                        ));
+                    }
+                }
+            }
+            if a.watcher.is_some() {
+                if let Some(limit) = inotify_limit() {
+                    notes.push(format!("{} of {limit} inotify watches", s.dirs));
+                }
+            }
+        } else {
+            a.status = WatchStatus::Scanning; // a one-off catch-up: no live events
+        }
+        if a.status == WatchStatus::Polling {
+            a.next_scan = Some(Instant::now() + POLL_EVERY);
+        }
+        a.detail = Some(notes.join("; "));
+
+        // Catch-up: files already settled (older than the quiet period) go now; the rest
+        // wait in the tracker like any new file.
+        let quiet = a.quiet();
+        let mut ready = Vec::new();
+        for (path, identity) in s.files {
+            if a.records.get(&path).is_some_and(|r| r.identity == identity) {
+                continue;
+            }
+            if age(&identity) >= quiet {
+                ready.push((path, identity));
+            } else {
+                a.tracker.insert(path, Candidate { identity, since: Instant::now() });
+            }
+        }
+        if let Err(e) = self.enqueue(a, ready) {
+            a.status = WatchStatus::Error;
+            a.detail = Some(format!("cannot queue files: {e}"));
+        }
+    }
+
+    /// Queues settled files that are new or changed versions; renames inside the tree and
+    /// versions another watch already queued are only recorded.
+    fn enqueue(&self, a: &mut Active, ready: Vec<(PathBuf, Identity)>) -> Result<()> {
+        let mut jobs = Vec::new();
+        let mut versions = Vec::new();
+        for (path, identity) in ready {
+            if a.records.get(&path).is_some_and(|r| r.identity == identity) {
+                continue;
+            }
+            if let Some(old) = a.by_version.get(&key(&identity)).cloned() {
+                if old != path && !old.exists() {
+                    // Renamed or moved inside the tree: same content, nothing to upload.
+                    self.watches.rename_record(a.watch.id, &old, &path)?;
+                    if let Some(r) = a.records.remove(&old) {
+                        a.records.insert(path.clone(), r);
+                    }
+                    a.by_version.insert(key(&identity), path);
+                    continue;
+                }
+            }
+            if self.watches.queued_elsewhere(a.watch.id, a.watch.account_id, &path, &identity)? {
+                continue;
+            }
+            let rel = path.strip_prefix(&a.dir).unwrap_or(&path);
+            let sub = rel.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let dest = [a.watch.dest.as_str(), sub.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("/");
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            jobs.push(crate::enqueue::new_job(a.watch.account_id, &path, name, identity, &dest));
+            versions.push((path, identity));
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let ids = self.queue.enqueue(&jobs)?;
+        for (id, (path, identity)) in ids.into_iter().zip(versions) {
+            self.watches.record_queued(a.watch.id, &path, &identity, id)?;
+            tracing::info!(watch = a.watch.id, job = id, file = %path.display(), "queued from a watched folder");
+            a.by_version.insert(key(&identity), path.clone());
+            a.records.insert(path, Record { identity, job_id: Some(id), state: "queued".into() });
+        }
+        (self.wake)();
+        Ok(())
+    }
+
+    /// Runs each watch's after-upload step for jobs that ended. A file is deleted or moved
+    /// only after the provider confirmed the upload (job done) of exactly this version.
+    pub fn after_uploads(&self) -> Result<usize> {
+        let finished = self.watches.finished()?;
+        let n = finished.len();
+        for f in finished {
+            let state = match after_upload(&f) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(file = %f.path.display(), "after-upload step failed: {e}");
+                    "uploaded"
+                }
+            };
+            self.watches.mark(f.watch_id, &f.path, state)?;
+        }
+        Ok(n)
+    }
+}
+
+fn after_upload(f: &Finished) -> std::io::Result<&'static str> {
+    if f.job_state != "done" {
+        return Ok("failed");
+    }
+    let unchanged = std::fs::metadata(&f.path).is_ok_and(|m| f.identity.matches(&Identity::of(&m)));
+    match &f.after {
+        AfterUpload::Keep => Ok("uploaded"),
+        // A newer version, or no proof of what was sent: keep it.
+        _ if !unchanged || f.job_sha1.is_none() => Ok("uploaded"),
+        AfterUpload::Delete => {
+            std::fs::remove_file(&f.path)?;
+            tracing::info!(file = %f.path.display(), "deleted after a confirmed upload");
+            Ok("acted")
+        }
+        AfterUpload::Move(to) => {
+            let rel = f.path.strip_prefix(&f.watch_dir).unwrap_or(Path::new(f.path.file_name().unwrap_or_default()));
+            let target = Path::new(to).join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            if std::fs::rename(&f.path, &target).is_err() {
+                // Another filesystem: copy, then remove the original.
+                std::fs::copy(&f.path, &target)?;
+                std::fs::remove_file(&f.path)?;
+            }
+            tracing::info!(file = %f.path.display(), to = %target.display(), "moved after a confirmed upload");
+            Ok("acted")
+        }
+    }
+}
+
+/// Stats every candidate; returns those unchanged for the quiet period.
+async fn settle(a: &mut Active) -> Vec<(PathBuf, Identity)> {
+    if a.tracker.is_empty() {
+        return vec![];
+    }
+    let quiet = a.quiet();
+    let paths: Vec<(PathBuf, Identity)> = a.tracker.iter().map(|(p, c)| (p.clone(), c.identity)).collect();
+    let now = tokio::task::spawn_blocking(move || {
+        paths.into_iter().map(|(p, _)| {
+            let id = std::fs::metadata(&p).ok().filter(|m| m.is_file()).map(|m| Identity::of(&m));
+            (p, id)
+        }).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let mut ready = Vec::new();
+    for (path, current) in now {
+        match current {
+            None => {
+                a.tracker.remove(&path);
+            }
+            Some(id) => {
+                let c = a.tracker.get_mut(&path).expect("tracked");
+                if c.identity != id {
+                    // Still being written: the quiet period starts again.
+                    c.identity = id;
+                    c.since = Instant::now();
+                } else if c.since.elapsed() >= quiet {
+                    a.tracker.remove(&path);
+                    ready.push((path, id));
+                }
+            }
+        }
+    }
+    ready
+}
+
+fn start_watcher(id: i64, dir: &Path, recursive: bool, tx: mpsc::UnboundedSender<Event>) -> notify::Result<RecommendedWatcher> {
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut w = RecommendedWatcher::new(move |res| {
+        let _ = tx.send((id, res));
+    }, config)?;
+    w.watch(dir, if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive })?;
+    Ok(w)
+}

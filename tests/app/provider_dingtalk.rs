@@ -1,0 +1,362 @@
+//! The `dingtalk` provider end to end: `ferry upload` + `ferry run` against the strict
+//! DingTalk mock (issue #4's acceptance items 1–4; item 5, the error-code table, is the unit
+//! test in `providers/dingtalk/errors.rs`, with the admin messages checked here as people see
+//! them).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry_mock_providers::dingtalk::{self, Stats};
+use ferry_mock_providers::{DingtalkConfig, DingtalkMock, FaultAction, FaultRule};
+use rand::Rng;
+
+use super::support::*;
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+
+/// A strict DingTalk mock on loopback, with the runtime that serves it.
+struct Dingtalk {
+    mock: DingtalkMock,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Dingtalk {
+    fn start(cfg: DingtalkConfig) -> Dingtalk {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let mock = rt.block_on(DingtalkMock::start(cfg));
+        Dingtalk { mock, _rt: rt }
+    }
+
+    /// The SHA-1 of the stored file a job's result names.
+    fn sha1_of(&self, job: &serde_json::Value) -> String {
+        let id = job["result"]["id"].as_str().unwrap_or_else(|| panic!("no result id: {job}"));
+        let path = self.mock.file_path(id).unwrap_or_else(|| panic!("the mock holds no file {id}"));
+        sha1_of(&path)
+    }
+
+    fn stats(&self) -> Stats {
+        self.mock.stats()
+    }
+}
+
+/// A dingtalk account pointing at `dt`, with extra `--set`s.
+fn add_dingtalk(s: &Sandbox, name: &str, dt: &Dingtalk, sets: &[&str]) {
+    let cfg = dt.mock.config();
+    let base = dt.mock.base_url();
+    let defaults = [format!("app_key={}", cfg.app_key), format!("union_id={}", cfg.union_id()), format!("space_id={}", cfg.space_id)];
+    let overridden = |kv: &&String| sets.iter().any(|s| s.split('=').next() == kv.split('=').next());
+    let mut args = vec!["account", "add", name, "--provider", "dingtalk", "--endpoint", &base];
+    for kv in defaults.iter().filter(|kv| !overridden(kv)).map(String::as_str).chain(sets.iter().copied()) {
+        args.push("--set");
+        args.push(kv);
+    }
+    s.run(&args, &format!("app_secret={}\n", cfg.app_secret)).ok();
+}
+
+/// Writes one file per size into `dir`; returns (path, sha1).
+fn files(dir: &Path, sizes: &[u64], seed: u64) -> Vec<(PathBuf, String)> {
+    std::fs::create_dir_all(dir).unwrap();
+    sizes
+        .iter()
+        .map(|&size| {
+            let p = dir.join(format!("file-{size}.bin"));
+            let h = write_random(&p, size, seed + size);
+            (p, h)
+        })
+        .collect()
+}
+
+fn paths(files: &[(PathBuf, String)]) -> Vec<&Path> {
+    files.iter().map(|(p, _)| p.as_path()).collect()
+}
+
+/// Lines of the engine's log that contain `needle`.
+fn log_count(s: &Sandbox, needle: &str) -> usize {
+    s.logs().lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Every file the mock holds has a distinct name, and it is the uploaded file's own name.
+fn assert_one_file_per_job(dt: &Dingtalk, files: &[(PathBuf, String)]) {
+    let stored = dt.mock.files();
+    let mut names: Vec<&str> = stored.iter().map(|f| f.name.as_str()).collect();
+    names.sort();
+    let mut expected: Vec<String> = files.iter().map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "exactly one file per job, none renamed: {stored:?}");
+}
+
+#[test]
+fn every_size_reaches_dingtalk_byte_exact() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    add_dingtalk(&s, "dt", &dt, &[]);
+
+    // Small files with 100 KiB parts: up to 100 KiB fits one part (single-shot, §6); 5 MiB + 1
+    // is 52 parts, so two part-info batches.
+    s.config("part_size", &(100 * KIB).to_string());
+    let small = files(&s.dir.path().join("small"), &[0, 1, 100 * KIB - 1, 100 * KIB, 5 * MIB + 1], 7);
+    let small_ids = s.upload(&paths(&small), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+
+    // ≥ 300 MiB in 8 MiB parts: 38 parts, so two part-info batches (30 + 8).
+    s.config("part_size", &(8 * MIB).to_string());
+    let big = files(&s.dir.path().join("big"), &[300 * MIB + 7], 8);
+    let big_ids = s.upload(&paths(&big), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+
+    let jobs = s.jobs();
+    let all: Vec<(i64, &(PathBuf, String))> = small_ids.iter().copied().zip(&small).chain(big_ids.iter().copied().zip(&big)).collect();
+    for (id, (path, sha1)) in &all {
+        let j = &jobs[id];
+        let size = std::fs::metadata(path).unwrap().len();
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(j["bytes_acked"], size, "{j}");
+        assert_eq!(dt.sha1_of(j), *sha1, "{size} B byte-exact");
+        assert_eq!(j["result"]["name"], path.file_name().unwrap().to_str().unwrap());
+        println!("{size:>10} B: {} part(s), dentry {}", j["parts_total"], j["result"]["id"]);
+    }
+    assert_eq!(jobs[&small_ids[4]]["parts_total"], 52);
+    assert_eq!(jobs[&big_ids[0]]["parts_total"], 38);
+    let mut both: Vec<(PathBuf, String)> = small.clone();
+    both.extend(big.clone());
+    assert_one_file_per_job(&dt, &both);
+    let st = dt.stats();
+    println!("mock stats: {st:?}");
+    assert_eq!(st.upload_info_queries, 4, "0 B, 1 B, 100 KiB − 1 and 100 KiB go single-shot");
+    assert_eq!(st.inits, 2, "5 MiB + 1 and 300 MiB go multipart");
+    assert_eq!(st.part_info_queries, 4, "two batches per multipart file");
+    assert_eq!(st.largest_part_info_batch, 30);
+    assert_eq!(st.part_infos_signed, 52 + 38, "each part signed once");
+    assert_eq!(st.puts_ok, 4 + 52 + 38, "each part sent once");
+    assert_eq!(st.tokens_issued, 1, "each run asked once, and a valid token comes back the same");
+    assert_eq!(st.commits_stored, 6);
+    assert!(!s.logs().contains(&dt.mock.config().app_secret), "the app secret stays out of the logs");
+}
+
+#[test]
+fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
+    let s = Sandbox::new();
+    // URLs live 3 s and tokens 6 s; the upload takes about 10 s.
+    let cfg = DingtalkConfig { url_ttl_secs: 3, token_ttl: Duration::from_secs(6), ..Default::default() };
+    let dt = Dingtalk::start(cfg);
+    add_dingtalk(&s, "dt", &dt, &[]);
+    s.config("part_size", &MIB.to_string());
+    s.config("bandwidth", &(4 * MIB).to_string());
+    let f = files(&s.dir.path().join("src"), &[40 * MIB + 3], 11);
+    let id = s.upload(&paths(&f), "dt")[0];
+    let mut child = s.spawn_run(&["--until-idle"]);
+    // Mid-upload, DingTalk revokes the token: the next call is refused and must refresh once.
+    s.wait_job(id, 60, "get half way", |j| j["parts_done"].as_u64().unwrap_or(0) >= 20);
+    dt.mock.expire_tokens();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "ferry run failed: {}", s.logs());
+
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["attempts"], 1, "no job-level retry: {j}");
+    assert_eq!(dt.sha1_of(&j), f[0].1);
+    let st = dt.stats();
+    let client_tokens = log_count(&s, "fetched a DingTalk access token");
+    let client_url_queries = log_count(&s, "got signed part URLs from DingTalk");
+    let client_refused_urls = log_count(&s, "asking for a new URL for this part");
+    let client_refused_tokens = log_count(&s, "DingTalk refused the access token");
+    println!(
+        "refresh counts: tokens fetched by Ferry {client_tokens} (mock: {} token requests, {} distinct tokens, {} calls refused for the token, {} of them expired); \
+         part-info queries {client_url_queries} (mock: {}, {} part numbers signed for 41 parts); PUTs refused as expired {} (Ferry re-asked {client_refused_urls}); \
+         token refusals seen by Ferry {client_refused_tokens}",
+        st.token_requests, st.tokens_issued, st.invalid_token_refusals, st.expired_token_refusals,
+        st.part_info_queries, st.part_infos_signed, st.puts_expired
+    );
+    assert!(st.token_requests >= 2, "the token was refreshed: {st:?}");
+    assert!(st.invalid_token_refusals >= 1 && client_refused_tokens >= 1, "the revoked token was replaced after one refusal");
+    assert!(st.part_info_queries > 2, "URLs were refreshed beyond the two batches: {st:?}");
+    assert!(st.part_infos_signed > 41);
+    assert_eq!(st.commits_stored, 1);
+}
+
+#[test]
+fn urls_refused_before_their_announced_expiry_are_asked_again() {
+    let s = Sandbox::new();
+    // The storage host's clock runs ahead: signatures die after 1 s though DingTalk says 900.
+    let cfg = DingtalkConfig { url_real_ttl: Some(Duration::from_secs(1)), ..Default::default() };
+    let dt = Dingtalk::start(cfg);
+    add_dingtalk(&s, "dt", &dt, &[]);
+    s.config("part_size", &MIB.to_string());
+    s.config("bandwidth", &(4 * MIB).to_string());
+    let f = files(&s.dir.path().join("src"), &[12 * MIB], 12);
+    let id = s.upload(&paths(&f), "dt")[0];
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!((j["state"].as_str(), j["attempts"].as_u64()), (Some("done"), Some(1)), "{j}");
+    assert_eq!(dt.sha1_of(&j), f[0].1);
+    let st = dt.stats();
+    println!("PUTs answered 403 expired: {}, part-info queries: {}, PUTs accepted: {}", st.puts_expired, st.part_info_queries, st.puts_ok);
+    assert!(st.puts_expired >= 1, "{st:?}");
+    assert_eq!(st.puts_ok, 12, "each part accepted once");
+}
+
+#[test]
+fn injected_faults_and_a_lost_commit_answer_leave_exactly_one_file_per_job() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    let space = dt.mock.config().space_id.clone();
+    add_dingtalk(&s, "dt", &dt, &[]);
+    add_dingtalk(&s, "dt-overwrite", &dt, &["conflict=OVERWRITE"]);
+    s.config("part_size", &MIB.to_string());
+    s.config("retry_base_ms", "20");
+    s.config("retry_attempts", "8");
+    let faults = dt.mock.faults();
+    let qps = |path: &str| FaultRule::on(path, FaultAction::BusinessError { code: 0, message: Some(dingtalk::QPS_LIMIT_APP_API.into()) });
+    let code = |path: &str, c: &str| FaultRule::on(path, FaultAction::BusinessError { code: 0, message: Some(c.into()) });
+    let rules = [
+        FaultRule::on(dingtalk::PUT_PRIMARY_PATH, FaultAction::DropMidBody { after_bytes: 256 * KIB }).every(3),
+        FaultRule::on(dingtalk::PUT_PRIMARY_PATH, FaultAction::HttpStatus { status: 503 }).every(4),
+        FaultRule::on(dingtalk::PUT_FALLBACK_PATH, FaultAction::HttpStatus { status: 500 }).every(2),
+        qps(dingtalk::PART_INFOS_PATH).every(3),
+        code(dingtalk::PART_INFOS_PATH, dingtalk::SYSTEM_ERROR).times(1),
+        FaultRule::on(dingtalk::TOKEN_PATH, FaultAction::HttpStatus { status: 502 }).times(1),
+        code(&dingtalk::init_path(&space), dingtalk::OPERATION_TIMEOUT).times(1),
+        qps(&dingtalk::upload_info_path(&space)).times(1),
+        qps(&dingtalk::commit_path(&space)).times(1),
+        code(&dingtalk::commit_path(&space), dingtalk::UNKNOWN_ERROR).times(1),
+    ];
+    for r in rules {
+        faults.push(r).unwrap();
+    }
+    // Three commits are applied but their answers never arrive.
+    dt.mock.lose_answers(&dingtalk::commit_path(&space), 3);
+
+    let f = files(&s.dir.path().join("src"), &[0, 1, 5 * MIB + 1, 23 * MIB], 21);
+    let ids = s.upload(&paths(&f), "dt");
+    let o = files(&s.dir.path().join("over"), &[3 * MIB + 5], 22);
+    let over_ids = s.upload(&paths(&o), "dt-overwrite");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&f).chain(over_ids.iter().zip(&o)) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(dt.sha1_of(&jobs[id]), *sha1);
+    }
+    let mut all = f.clone();
+    all.extend(o.clone());
+    assert_one_file_per_job(&dt, &all);
+    let st = dt.stats();
+    println!(
+        "faults fired {}, answers lost {}, commits stored {}, re-commits answered with the existing file {}, renamed {}, PUTs ok {} (re-sent {}); stats: {st:?}",
+        st.faults_injected, st.answers_lost, st.commits_stored, st.commits_returned_existing, st.commits_renamed, st.puts_ok, st.parts_resent
+    );
+    assert_eq!(st.answers_lost, 3);
+    assert!(st.faults_injected >= 10, "the faults really happened");
+    assert_eq!(st.commits_renamed, 0, "no renamed duplicate");
+    assert_eq!(st.commits_stored, 5, "one stored file per job");
+    assert!(st.commits_returned_existing >= 3, "each lost commit was settled by finding its file");
+}
+
+#[test]
+fn kill_minus_nine_mid_large_upload_resumes_without_resending_acked_parts() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    add_dingtalk(&s, "dt", &dt, &[]);
+    let part = 8 * MIB;
+    s.config("part_size", &part.to_string());
+    // Slow enough that the kills land mid-upload (≈ 6 s of sending in all).
+    s.config("bandwidth", &(48 * MIB).to_string());
+    let size = 300 * MIB + 12_345;
+    let f = files(&s.dir.path().join("src"), &[size], 42);
+    let id = s.upload(&paths(&f), "dt")[0];
+
+    let mut rng = rand::rng();
+    let target = 6;
+    let mut kills = 0u64;
+    loop {
+        let mut child = s.spawn_run(&["--until-idle"]);
+        if kills >= target {
+            assert!(child.wait().unwrap().success(), "the last run finishes the job");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(300..900)));
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            kills += 1;
+        }
+        if s.job(id)["state"] == "done" {
+            break;
+        }
+    }
+
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(dt.sha1_of(&j), f[0].1, "byte-exact after {kills} kills");
+    let st = dt.stats();
+    let parts = size.div_ceil(part);
+    let in_flight = 4; // min(parts_per_file 4, the provider's part_concurrency 4)
+    let bound = size + kills * in_flight * part;
+    println!(
+        "kill -9 test: {kills} kills, file {size} B in {parts} parts; PUTs accepted {} ({} B), parts re-sent {}, excess {} B, bound {} B (kills × parts in flight {in_flight} × part {part} B); inits {}, part-info queries {}",
+        st.puts_ok, st.put_bytes, st.parts_resent, st.put_bytes - size, bound - size, st.inits, st.part_info_queries
+    );
+    assert!(kills >= 3, "the kills landed mid-upload");
+    assert_eq!(st.inits, 1, "the upload resumed with its uploadKey, never started over");
+    assert!(st.put_bytes >= size);
+    assert!(st.put_bytes <= bound, "re-sent more than the parts in flight: {} > {bound}", st.put_bytes);
+    assert!(st.parts_resent <= kills * in_flight);
+    assert_eq!(st.commits_stored, 1, "one commit");
+    assert_eq!(dt.mock.files().len(), 1);
+}
+
+#[test]
+fn account_test_and_fatal_codes_tell_people_what_to_ask_their_admin() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    add_dingtalk(&s, "dt", &dt, &[]);
+    let ok = s.run(&["account", "test", "dt"], "").ok();
+    println!("{}", ok.stdout().trim());
+    assert!(ok.stdout().contains("is usable") && ok.stdout().contains("reachable"), "{}", ok.stdout());
+
+    // A wrong secret: the token endpoint refuses, the message names the credentials.
+    let cfg = dt.mock.config();
+    let base = dt.mock.base_url();
+    s.run(
+        &["account", "add", "wrong", "--provider", "dingtalk", "--endpoint", &base, "--set", &format!("app_key={}", cfg.app_key),
+          "--set", &format!("union_id={}", cfg.union_id()), "--set", &format!("space_id={}", cfg.space_id)],
+        "app_secret=not-the-secret\n",
+    )
+    .ok();
+    let bad = s.run(&["account", "test", "wrong"], "");
+    println!("{}", bad.stderr().trim());
+    assert_eq!(bad.code(), 1);
+    assert!(bad.stderr().contains("app_key and app_secret"), "{}", bad.stderr());
+
+    // An app without Storage.File.Write, and an org out of monthly calls: the job fails at
+    // once, saying what to ask the admin.
+    let cases = [
+        (DingtalkConfig { permissions: vec![dingtalk::UPLOAD_INFO_READ.into()], ..Default::default() }, "Storage.File.Write", "permission"),
+        (DingtalkConfig { monthly_quota: Some(1), ..Default::default() }, "monthly DingTalk API call quota", "quota"),
+        (DingtalkConfig { members: vec!["someone-else".into()], ..Default::default() }, "ask the space's admin", "permission"),
+    ];
+    for (i, (cfg, words, kind)) in cases.into_iter().enumerate() {
+        let s = Sandbox::new();
+        let union = format!("union_id={}", DingtalkConfig::default().union_id());
+        let dt = Dingtalk::start(cfg);
+        add_dingtalk(&s, "dt", &dt, &[&union]);
+        s.config("retry_base_ms", "10");
+        let f = files(&s.dir.path().join("src"), &[10 * KIB], 30 + i as u64);
+        let id = s.upload(&paths(&f), "dt")[0];
+        let run = s.run_until_idle();
+        assert_eq!(run.code(), 1, "the failed job makes the run fail");
+        let j = s.job(id);
+        println!("{kind}: {}", j["error"]);
+        assert_eq!(j["state"], "failed", "{j}");
+        assert_eq!(j["attempts"], 1, "not retried: {j}");
+        assert_eq!(j["error_kind"], kind, "{j}");
+        assert!(j["error"].as_str().unwrap().contains(words), "{j}");
+        assert!(j["error"].as_str().unwrap().contains("admin"), "{j}");
+    }
+}

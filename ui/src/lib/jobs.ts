@@ -1,0 +1,334 @@
+// The queue as the window knows it: one `listJobs` at start, then events. Progress events
+// update rows in place; the list is fetched again only when its shape or a job's details
+// changed (`queueChanged`, a job finished or failed), and never twice at once.
+// Expanded jobs also get their part grid, loaded from the ledger and kept live.
+import { get, writable } from 'svelte/store';
+import * as api from './api';
+import type { ControlReport, EngineStatus, JobControl, JobProgress, UiError } from './api';
+import { BatchWatcher, type News } from './batch';
+import * as desktop from './desktop';
+import { formatBytes } from './format';
+import { countKey, lang, translate, type Translate } from './i18n';
+import {
+  applyProgress,
+  cellsFromParts,
+  countStates,
+  emptyModel,
+  isFinished,
+  isMoving,
+  mergeParts,
+  modelFromList,
+  pendingCount,
+  type JobRow,
+  type JobsModel,
+  type PartCell,
+  type StateCounts,
+  type Transition,
+} from './progress';
+
+/** How long a job that just finished stays in the Queue (full bar, full grid) before only
+ *  History lists it, so people see it complete. */
+export const LINGER_MS = 5000;
+
+export interface JobsSnapshot {
+  /** False until the first list arrived. */
+  loaded: boolean;
+  model: JobsModel;
+  /** Ids of unfinished jobs (and those that just finished), oldest first. */
+  queue: number[];
+  /** Ids of finished (done, cancelled) jobs, newest first. */
+  history: number[];
+  counts: StateCounts;
+  /** Total speed of the moving jobs, bytes per second. */
+  rate: number;
+  /** The last failure to load the list. */
+  error: UiError | null;
+}
+
+const initial = (): JobsSnapshot => ({
+  loaded: false,
+  model: emptyModel(),
+  queue: [],
+  history: [],
+  counts: countStates(emptyModel()),
+  rate: 0,
+  error: null,
+});
+
+export const jobs = writable<JobsSnapshot>(initial());
+export const engine = writable<EngineStatus>({ running: true, message: null });
+/** Jobs whose part grid is open (kept across page changes). */
+export const expanded = writable<ReadonlySet<number>>(new Set());
+/** Part grids of the expanded jobs; `null` while loading. */
+export const grids = writable<ReadonlyMap<number, PartCell[] | null>>(new Map());
+
+let snap = initial();
+let moving = new Set<number>();
+let watcher = new BatchWatcher();
+/** Jobs that just finished, until when they stay in the Queue (unix ms). */
+let lingering = new Map<number, number>();
+let lingerTimer: ReturnType<typeof setTimeout> | null = null;
+
+function rowOf(id: number): JobRow | undefined {
+  return snap.model.byId.get(id);
+}
+
+function lists(model: JobsModel): Pick<JobsSnapshot, 'queue' | 'history'> {
+  const queue: number[] = [];
+  const history: number[] = [];
+  for (const id of model.order) {
+    const row = model.byId.get(id);
+    if (!row) continue;
+    const finished = isFinished(row.state);
+    if (finished) history.push(id);
+    if (!finished || lingering.has(id)) queue.push(id);
+  }
+  const at = (id: number) => model.byId.get(id)?.finished_at ?? Number.MAX_SAFE_INTEGER;
+  history.sort((a, b) => at(b) - at(a) || b - a);
+  return { queue, history };
+}
+
+function totalRate(model: JobsModel): number {
+  let sum = 0;
+  for (const id of moving) sum += model.byId.get(id)?.rate ?? 0;
+  return sum;
+}
+
+function track(ids: Iterable<number>) {
+  for (const id of ids) {
+    const row = rowOf(id);
+    if (row && isMoving(row.state)) moving.add(id);
+    else moving.delete(id);
+  }
+}
+
+function expireLingering() {
+  lingerTimer = null;
+  const now = Date.now();
+  let next = Infinity;
+  for (const [id, until] of lingering) {
+    if (until <= now) lingering.delete(id);
+    else next = Math.min(next, until);
+  }
+  if (next !== Infinity) lingerTimer = setTimeout(expireLingering, next - now);
+  publish(true, []);
+}
+
+function linger(ids: number[]) {
+  if (ids.length === 0) return;
+  const until = Date.now() + LINGER_MS;
+  for (const id of ids) lingering.set(id, until);
+  lingerTimer ??= setTimeout(expireLingering, LINGER_MS);
+}
+
+/** Publishes the model after a change; `reshaped` = jobs came, went, or changed state. */
+function publish(reshaped: boolean, transitions: Transition[]) {
+  linger(transitions.filter((tr) => tr.to === 'done').map((tr) => tr.id));
+  if (reshaped) {
+    snap = { ...snap, ...lists(snap.model), counts: countStates(snap.model) };
+  }
+  snap = { ...snap, rate: totalRate(snap.model) };
+  jobs.set(snap);
+  if (transitions.length > 0) {
+    for (const news of watcher.observe(transitions, pendingCount(snap.counts))) void announce(news);
+    const open = get(expanded);
+    // The ledger changed under these (parts planned, released on pause); done is all acked.
+    for (const tr of transitions) if (open.has(tr.id) && tr.to !== 'done') void loadGrid(tr.id);
+  }
+}
+
+// ---- the list ----------------------------------------------------------------------------
+
+let fetching: Promise<void> | null = null;
+let again = false;
+/** Jobs that progress events touched while a fetch was out. */
+let touched = new Set<number>();
+
+async function fetchOnce() {
+  touched = new Set();
+  try {
+    const started = performance.now();
+    const views = await api.listJobs();
+    // For the E2E measurement with 100,000 jobs (only the latest is kept).
+    performance.clearMeasures('ferry:list-jobs');
+    performance.measure('ferry:list-jobs', { start: started, end: performance.now() });
+    const { model, transitions } = modelFromList(views, snap.model, touched);
+    moving = new Set();
+    snap = { ...snap, loaded: true, model, error: null };
+    track(model.order);
+    publish(true, transitions);
+  } catch (e) {
+    snap = { ...snap, loaded: true, error: api.toUiError(e) };
+    jobs.set(snap);
+  }
+}
+
+/** Fetches the list; while a fetch is out, further calls make one more fetch after it. */
+export function refresh(): Promise<void> {
+  if (fetching) {
+    again = true;
+    return fetching;
+  }
+  fetching = (async () => {
+    do {
+      again = false;
+      await fetchOnce();
+    } while (again);
+  })().finally(() => {
+    fetching = null;
+  });
+  return fetching;
+}
+
+/** Merges one progress event. */
+export function onProgress(updates: JobProgress[]) {
+  const applied = applyProgress(snap.model, updates);
+  if (fetching) for (const id of applied.changed) touched.add(id);
+  track(applied.changed);
+  publish(applied.transitions.length > 0, applied.transitions);
+  const open = get(expanded);
+  for (const u of updates) {
+    if (!open.has(u.job)) continue;
+    if (u.parts.length > 0) mergeGrid(u.job, u);
+    if (u.state === 'done') completeGrid(u.job);
+  }
+  if (applied.refetch) void refresh();
+}
+
+// ---- part grids --------------------------------------------------------------------------
+
+const gridLoads = new Map<number, Promise<void>>();
+/** Part updates that arrived while a grid was loading, applied on top of the ledger. */
+const buffered = new Map<number, JobProgress['parts'][]>();
+
+function setGrid(id: number, cells: PartCell[] | null) {
+  grids.update((g) => new Map(g).set(id, cells));
+}
+
+function mergeGrid(id: number, update: JobProgress) {
+  if (gridLoads.has(id)) {
+    buffered.get(id)?.push(update.parts);
+    return;
+  }
+  const cells = get(grids).get(id);
+  if (!cells) return;
+  const merged = mergeParts(cells, update.parts);
+  if (merged.cells !== cells) setGrid(id, merged.cells);
+  if (merged.missing) void loadGrid(id);
+}
+
+/** A job is done only once every part is acknowledged. */
+function completeGrid(id: number) {
+  const cells = get(grids).get(id);
+  if (!cells || gridLoads.has(id)) return;
+  setGrid(id, cells.map((c) => (c.state === 'acked' ? c : { ...c, state: 'acked', sent: c.length })));
+}
+
+/** (Re)loads a job's part grid from the ledger. */
+export function loadGrid(id: number): Promise<void> {
+  const running = gridLoads.get(id);
+  if (running) return running;
+  buffered.set(id, []);
+  if (!get(grids).has(id)) setGrid(id, null);
+  const load = (async () => {
+    try {
+      let cells = cellsFromParts(await api.jobParts(id));
+      for (const parts of buffered.get(id) ?? []) cells = mergeParts(cells, parts).cells;
+      if (get(expanded).has(id)) setGrid(id, cells);
+    } catch {
+      if (get(expanded).has(id)) setGrid(id, []);
+    } finally {
+      gridLoads.delete(id);
+      buffered.delete(id);
+    }
+  })();
+  gridLoads.set(id, load);
+  return load;
+}
+
+export function setExpanded(id: number, open: boolean) {
+  const now = get(expanded);
+  if (now.has(id) === open) return;
+  const next = new Set(now);
+  if (open) next.add(id);
+  else next.delete(id);
+  expanded.set(next);
+  if (open) void loadGrid(id);
+  else
+    grids.update((g) => {
+      const m = new Map(g);
+      m.delete(id);
+      return m;
+    });
+}
+
+// ---- controls ----------------------------------------------------------------------------
+
+/** Pauses, resumes (retries) or cancels; the `queueChanged` event brings the new states. */
+export function control(kind: JobControl, ids: number[] | null): Promise<ControlReport> {
+  return api.controlJobs(kind, ids);
+}
+
+export function clearHistory(): Promise<number> {
+  return api.clearHistory();
+}
+
+// ---- notifications -----------------------------------------------------------------------
+
+export function newsNotice(t: Translate, news: News): desktop.Notice {
+  if (news.kind === 'failed') {
+    return { title: t('notify.failedTitle'), body: t('notify.failedBody', { name: news.name }) };
+  }
+  const body =
+    news.failed > 0
+      ? t(countKey('notify.finishedBodyFailed', news.done), { done: news.done, size: formatBytes(t, news.bytes), failed: news.failed })
+      : t(countKey('notify.finishedBody', news.done), { done: news.done, size: formatBytes(t, news.bytes) });
+  return { title: t('notify.finishedTitle'), body };
+}
+
+function announce(news: News) {
+  const l = get(lang);
+  return desktop.notify(newsNotice((key, params) => translate(l, key, params), news));
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+let started: Promise<() => void> | null = null;
+
+/** Loads the list and listens to the engine; once per window. Resolves to a stop function. */
+export function startJobs(): Promise<() => void> {
+  started ??= (async () => {
+    const stops = await Promise.all([
+      api.onQueueProgress(onProgress),
+      api.onQueueChanged(() => void refresh()),
+      api.onEngineStatus((s) => engine.set(s)),
+    ]).catch(() => [] as (() => void)[]);
+    api.engineStatus().then(
+      (s) => engine.set(s),
+      () => {},
+    );
+    await refresh();
+    return () => stops.forEach((stop) => stop());
+  })();
+  return started;
+}
+
+/** Forgets everything (tests). */
+export function resetJobs() {
+  snap = initial();
+  moving = new Set();
+  watcher = new BatchWatcher();
+  lingering = new Map();
+  if (lingerTimer) clearTimeout(lingerTimer);
+  lingerTimer = null;
+  started = null;
+  fetching = null;
+  again = false;
+  touched = new Set();
+  gridLoads.clear();
+  buffered.clear();
+  jobs.set(snap);
+  engine.set({ running: true, message: null });
+  expanded.set(new Set());
+  grids.set(new Map());
+}

@@ -8,6 +8,7 @@ mod app {
     mod engine_control;
     mod engine_crash;
     mod engine_uploads;
+    mod provider_pds;
     mod provider_dingtalk;
     mod watch;
 }

@@ -26,6 +26,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             get_settings,
             set_settings,
             engine_status,
+            list_watches,
+            add_watch,
+            remove_watch,
+            set_watch_enabled,
         ])
         .events(collect_events![QueueProgress, QueueChanged, EngineStatus])
 }

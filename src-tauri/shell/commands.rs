@@ -7,6 +7,7 @@ use ferry_engine::accounts::{self, Account, AccountInput, ProviderSpec};
 use ferry_engine::enqueue::EnqueueReport;
 use ferry_engine::queue::{JobView, PartView, Transition};
 use ferry_engine::transfer::EngineSettings;
+use ferry_engine::watch::{Watch, WatchInput};
 use ferry_engine::{Error, Ferry, UiError};
 use tauri::{AppHandle, State};
 use tauri_specta::Event;
@@ -195,4 +196,35 @@ pub async fn set_settings(app: Shell<'_>, settings: EngineSettings) -> Result<En
 #[specta::specta]
 pub fn engine_status(app: Shell<'_>) -> EngineStatus {
     app.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Every watched folder with its live status.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_watches(app: Shell<'_>) -> Result<Vec<Watch>, UiError> {
+    blocking(&app, |f| f.watches.list()).await
+}
+
+/// Starts watching a folder (the running watch service picks it up within a second).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_watch(app: Shell<'_>, input: WatchInput) -> Result<Watch, UiError> {
+    blocking(&app, move |f| f.watches.add(&f.accounts, input)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_watch(app: Shell<'_>, id: i64) -> Result<(), UiError> {
+    blocking(&app, move |f| f.watches.remove(id)).await
+}
+
+/// Pauses (`false`) or resumes (`true`) a watch; resuming catches up on what changed.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_watch_enabled(app: Shell<'_>, id: i64, enabled: bool) -> Result<Watch, UiError> {
+    blocking(&app, move |f| {
+        f.watches.set_enabled(id, enabled)?;
+        f.watches.get(id)
+    })
+    .await
 }

@@ -23,15 +23,24 @@ struct Dingtalk {
 
 impl Dingtalk {
     fn start(cfg: DingtalkConfig) -> Dingtalk {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let mock = rt.block_on(DingtalkMock::start(cfg));
         Dingtalk { mock, _rt: rt }
     }
 
     /// The SHA-1 of the stored file a job's result names.
     fn sha1_of(&self, job: &serde_json::Value) -> String {
-        let id = job["result"]["id"].as_str().unwrap_or_else(|| panic!("no result id: {job}"));
-        let path = self.mock.file_path(id).unwrap_or_else(|| panic!("the mock holds no file {id}"));
+        let id = job["result"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no result id: {job}"));
+        let path = self
+            .mock
+            .file_path(id)
+            .unwrap_or_else(|| panic!("the mock holds no file {id}"));
         sha1_of(&path)
     }
 
@@ -44,14 +53,35 @@ impl Dingtalk {
 fn add_dingtalk(s: &Sandbox, name: &str, dt: &Dingtalk, sets: &[&str]) {
     let cfg = dt.mock.config();
     let base = dt.mock.base_url();
-    let defaults = [format!("app_key={}", cfg.app_key), format!("union_id={}", cfg.union_id()), format!("space_id={}", cfg.space_id)];
-    let overridden = |kv: &&String| sets.iter().any(|s| s.split('=').next() == kv.split('=').next());
-    let mut args = vec!["account", "add", name, "--provider", "dingtalk", "--endpoint", &base];
-    for kv in defaults.iter().filter(|kv| !overridden(kv)).map(String::as_str).chain(sets.iter().copied()) {
+    let defaults = [
+        format!("app_key={}", cfg.app_key),
+        format!("union_id={}", cfg.union_id()),
+        format!("space_id={}", cfg.space_id),
+    ];
+    let overridden = |kv: &&String| {
+        sets.iter()
+            .any(|s| s.split('=').next() == kv.split('=').next())
+    };
+    let mut args = vec![
+        "account",
+        "add",
+        name,
+        "--provider",
+        "dingtalk",
+        "--endpoint",
+        &base,
+    ];
+    for kv in defaults
+        .iter()
+        .filter(|kv| !overridden(kv))
+        .map(String::as_str)
+        .chain(sets.iter().copied())
+    {
         args.push("--set");
         args.push(kv);
     }
-    s.run(&args, &format!("app_secret={}\n", cfg.app_secret)).ok();
+    s.run(&args, &format!("app_secret={}\n", cfg.app_secret))
+        .ok();
 }
 
 /// Writes one file per size into `dir`; returns (path, sha1).
@@ -81,9 +111,15 @@ fn assert_one_file_per_job(dt: &Dingtalk, files: &[(PathBuf, String)]) {
     let stored = dt.mock.files();
     let mut names: Vec<&str> = stored.iter().map(|f| f.name.as_str()).collect();
     names.sort();
-    let mut expected: Vec<String> = files.iter().map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let mut expected: Vec<String> = files
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     expected.sort();
-    assert_eq!(names, expected, "exactly one file per job, none renamed: {stored:?}");
+    assert_eq!(
+        names, expected,
+        "exactly one file per job, none renamed: {stored:?}"
+    );
 }
 
 #[test]
@@ -95,7 +131,11 @@ fn every_size_reaches_dingtalk_byte_exact() {
     // Small files with 100 KiB parts: up to 100 KiB fits one part (single-shot, §6); 5 MiB + 1
     // is 52 parts, so two part-info batches.
     s.config("part_size", &(100 * KIB).to_string());
-    let small = files(&s.dir.path().join("small"), &[0, 1, 100 * KIB - 1, 100 * KIB, 5 * MIB + 1], 7);
+    let small = files(
+        &s.dir.path().join("small"),
+        &[0, 1, 100 * KIB - 1, 100 * KIB, 5 * MIB + 1],
+        7,
+    );
     let small_ids = s.upload(&paths(&small), "dt");
     let run = s.run_until_idle();
     assert_eq!(run.code(), 0, "{}", run.stderr());
@@ -108,15 +148,26 @@ fn every_size_reaches_dingtalk_byte_exact() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
 
     let jobs = s.jobs();
-    let all: Vec<(i64, &(PathBuf, String))> = small_ids.iter().copied().zip(&small).chain(big_ids.iter().copied().zip(&big)).collect();
+    let all: Vec<(i64, &(PathBuf, String))> = small_ids
+        .iter()
+        .copied()
+        .zip(&small)
+        .chain(big_ids.iter().copied().zip(&big))
+        .collect();
     for (id, (path, sha1)) in &all {
         let j = &jobs[id];
         let size = std::fs::metadata(path).unwrap().len();
         assert_eq!(j["state"], "done", "{j}");
         assert_eq!(j["bytes_acked"], size, "{j}");
         assert_eq!(dt.sha1_of(j), *sha1, "{size} B byte-exact");
-        assert_eq!(j["result"]["name"], path.file_name().unwrap().to_str().unwrap());
-        println!("{size:>10} B: {} part(s), dentry {}", j["parts_total"], j["result"]["id"]);
+        assert_eq!(
+            j["result"]["name"],
+            path.file_name().unwrap().to_str().unwrap()
+        );
+        println!(
+            "{size:>10} B: {} part(s), dentry {}",
+            j["parts_total"], j["result"]["id"]
+        );
     }
     assert_eq!(jobs[&small_ids[4]]["parts_total"], 52);
     assert_eq!(jobs[&big_ids[0]]["parts_total"], 38);
@@ -125,22 +176,35 @@ fn every_size_reaches_dingtalk_byte_exact() {
     assert_one_file_per_job(&dt, &both);
     let st = dt.stats();
     println!("mock stats: {st:?}");
-    assert_eq!(st.upload_info_queries, 4, "0 B, 1 B, 100 KiB − 1 and 100 KiB go single-shot");
+    assert_eq!(
+        st.upload_info_queries, 4,
+        "0 B, 1 B, 100 KiB − 1 and 100 KiB go single-shot"
+    );
     assert_eq!(st.inits, 2, "5 MiB + 1 and 300 MiB go multipart");
     assert_eq!(st.part_info_queries, 4, "two batches per multipart file");
     assert_eq!(st.largest_part_info_batch, 30);
     assert_eq!(st.part_infos_signed, 52 + 38, "each part signed once");
     assert_eq!(st.puts_ok, 4 + 52 + 38, "each part sent once");
-    assert_eq!(st.tokens_issued, 1, "each run asked once, and a valid token comes back the same");
+    assert_eq!(
+        st.tokens_issued, 1,
+        "each run asked once, and a valid token comes back the same"
+    );
     assert_eq!(st.commits_stored, 6);
-    assert!(!s.logs().contains(&dt.mock.config().app_secret), "the app secret stays out of the logs");
+    assert!(
+        !s.logs().contains(&dt.mock.config().app_secret),
+        "the app secret stays out of the logs"
+    );
 }
 
 #[test]
 fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
     let s = Sandbox::new();
     // URLs live 3 s and tokens 6 s; the upload takes about 10 s.
-    let cfg = DingtalkConfig { url_ttl_secs: 3, token_ttl: Duration::from_secs(6), ..Default::default() };
+    let cfg = DingtalkConfig {
+        url_ttl_secs: 3,
+        token_ttl: Duration::from_secs(6),
+        ..Default::default()
+    };
     let dt = Dingtalk::start(cfg);
     add_dingtalk(&s, "dt", &dt, &[]);
     s.config("part_size", &MIB.to_string());
@@ -149,7 +213,9 @@ fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
     let id = s.upload(&paths(&f), "dt")[0];
     let mut child = s.spawn_run(&["--until-idle"]);
     // Mid-upload, DingTalk revokes the token: the next call is refused and must refresh once.
-    s.wait_job(id, 60, "get half way", |j| j["parts_done"].as_u64().unwrap_or(0) >= 20);
+    s.wait_job(id, 60, "get half way", |j| {
+        j["parts_done"].as_u64().unwrap_or(0) >= 20
+    });
     dt.mock.expire_tokens();
     let status = child.wait().unwrap();
     assert!(status.success(), "ferry run failed: {}", s.logs());
@@ -171,8 +237,14 @@ fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
         st.part_info_queries, st.part_infos_signed, st.puts_expired
     );
     assert!(st.token_requests >= 2, "the token was refreshed: {st:?}");
-    assert!(st.invalid_token_refusals >= 1 && client_refused_tokens >= 1, "the revoked token was replaced after one refusal");
-    assert!(st.part_info_queries > 2, "URLs were refreshed beyond the two batches: {st:?}");
+    assert!(
+        st.invalid_token_refusals >= 1 && client_refused_tokens >= 1,
+        "the revoked token was replaced after one refusal"
+    );
+    assert!(
+        st.part_info_queries > 2,
+        "URLs were refreshed beyond the two batches: {st:?}"
+    );
     assert!(st.part_infos_signed > 41);
     assert_eq!(st.commits_stored, 1);
 }
@@ -181,7 +253,10 @@ fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
 fn urls_refused_before_their_announced_expiry_are_asked_again() {
     let s = Sandbox::new();
     // The storage host's clock runs ahead: signatures die after 1 s though DingTalk says 900.
-    let cfg = DingtalkConfig { url_real_ttl: Some(Duration::from_secs(1)), ..Default::default() };
+    let cfg = DingtalkConfig {
+        url_real_ttl: Some(Duration::from_secs(1)),
+        ..Default::default()
+    };
     let dt = Dingtalk::start(cfg);
     add_dingtalk(&s, "dt", &dt, &[]);
     s.config("part_size", &MIB.to_string());
@@ -191,10 +266,17 @@ fn urls_refused_before_their_announced_expiry_are_asked_again() {
     let run = s.run_until_idle();
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let j = s.job(id);
-    assert_eq!((j["state"].as_str(), j["attempts"].as_u64()), (Some("done"), Some(1)), "{j}");
+    assert_eq!(
+        (j["state"].as_str(), j["attempts"].as_u64()),
+        (Some("done"), Some(1)),
+        "{j}"
+    );
     assert_eq!(dt.sha1_of(&j), f[0].1);
     let st = dt.stats();
-    println!("PUTs answered 403 expired: {}, part-info queries: {}, PUTs accepted: {}", st.puts_expired, st.part_info_queries, st.puts_ok);
+    println!(
+        "PUTs answered 403 expired: {}, part-info queries: {}, PUTs accepted: {}",
+        st.puts_expired, st.part_info_queries, st.puts_ok
+    );
     assert!(st.puts_expired >= 1, "{st:?}");
     assert_eq!(st.puts_ok, 12, "each part accepted once");
 }
@@ -210,15 +292,49 @@ fn injected_faults_and_a_lost_commit_answer_leave_exactly_one_file_per_job() {
     s.config("retry_base_ms", "20");
     s.config("retry_attempts", "8");
     let faults = dt.mock.faults();
-    let qps = |path: &str| FaultRule::on(path, FaultAction::BusinessError { code: 0, message: Some(dingtalk::QPS_LIMIT_APP_API.into()) });
-    let code = |path: &str, c: &str| FaultRule::on(path, FaultAction::BusinessError { code: 0, message: Some(c.into()) });
+    let qps = |path: &str| {
+        FaultRule::on(
+            path,
+            FaultAction::BusinessError {
+                code: 0,
+                message: Some(dingtalk::QPS_LIMIT_APP_API.into()),
+            },
+        )
+    };
+    let code = |path: &str, c: &str| {
+        FaultRule::on(
+            path,
+            FaultAction::BusinessError {
+                code: 0,
+                message: Some(c.into()),
+            },
+        )
+    };
     let rules = [
-        FaultRule::on(dingtalk::PUT_PRIMARY_PATH, FaultAction::DropMidBody { after_bytes: 256 * KIB }).every(3),
-        FaultRule::on(dingtalk::PUT_PRIMARY_PATH, FaultAction::HttpStatus { status: 503 }).every(4),
-        FaultRule::on(dingtalk::PUT_FALLBACK_PATH, FaultAction::HttpStatus { status: 500 }).every(2),
+        FaultRule::on(
+            dingtalk::PUT_PRIMARY_PATH,
+            FaultAction::DropMidBody {
+                after_bytes: 256 * KIB,
+            },
+        )
+        .every(3),
+        FaultRule::on(
+            dingtalk::PUT_PRIMARY_PATH,
+            FaultAction::HttpStatus { status: 503 },
+        )
+        .every(4),
+        FaultRule::on(
+            dingtalk::PUT_FALLBACK_PATH,
+            FaultAction::HttpStatus { status: 500 },
+        )
+        .every(2),
         qps(dingtalk::PART_INFOS_PATH).every(3),
         code(dingtalk::PART_INFOS_PATH, dingtalk::SYSTEM_ERROR).times(1),
-        FaultRule::on(dingtalk::TOKEN_PATH, FaultAction::HttpStatus { status: 502 }).times(1),
+        FaultRule::on(
+            dingtalk::TOKEN_PATH,
+            FaultAction::HttpStatus { status: 502 },
+        )
+        .times(1),
         code(&dingtalk::init_path(&space), dingtalk::OPERATION_TIMEOUT).times(1),
         qps(&dingtalk::upload_info_path(&space)).times(1),
         qps(&dingtalk::commit_path(&space)).times(1),
@@ -227,11 +343,18 @@ fn injected_faults_and_a_lost_commit_answer_leave_exactly_one_file_per_job() {
     for r in rules {
         faults.push(r).unwrap();
     }
-    // Three commits are applied but their answers never arrive.
-    dt.mock.lose_answers(&dingtalk::commit_path(&space), 3);
-
-    let f = files(&s.dir.path().join("src"), &[0, 1, 5 * MIB + 1, 23 * MIB], 21);
+    // Commits applied whose answers never arrive: two of the AUTO_RENAME account's four…
+    dt.mock.lose_answers(&dingtalk::commit_path(&space), 2);
+    let f = files(
+        &s.dir.path().join("src"),
+        &[0, 1, 5 * MIB + 1, 23 * MIB],
+        21,
+    );
     let ids = s.upload(&paths(&f), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // …and the OVERWRITE account's one.
+    dt.mock.lose_answers(&dingtalk::commit_path(&space), 1);
     let o = files(&s.dir.path().join("over"), &[3 * MIB + 5], 22);
     let over_ids = s.upload(&paths(&o), "dt-overwrite");
     let run = s.run_until_idle();
@@ -254,7 +377,10 @@ fn injected_faults_and_a_lost_commit_answer_leave_exactly_one_file_per_job() {
     assert!(st.faults_injected >= 10, "the faults really happened");
     assert_eq!(st.commits_renamed, 0, "no renamed duplicate");
     assert_eq!(st.commits_stored, 5, "one stored file per job");
-    assert!(st.commits_returned_existing >= 3, "each lost commit was settled by finding its file");
+    assert!(
+        st.commits_returned_existing >= 3,
+        "each lost commit was settled by finding its file"
+    );
 }
 
 #[test]
@@ -264,7 +390,7 @@ fn kill_minus_nine_mid_large_upload_resumes_without_resending_acked_parts() {
     add_dingtalk(&s, "dt", &dt, &[]);
     let part = 8 * MIB;
     s.config("part_size", &part.to_string());
-    // Slow enough that the kills land mid-upload (≈ 6 s of sending in all).
+    // Slow enough that the kills land mid-upload (≈ 6.5 s of sending in all).
     s.config("bandwidth", &(48 * MIB).to_string());
     let size = 300 * MIB + 12_345;
     let f = files(&s.dir.path().join("src"), &[size], 42);
@@ -273,42 +399,91 @@ fn kill_minus_nine_mid_large_upload_resumes_without_resending_acked_parts() {
     let mut rng = rand::rng();
     let target = 6;
     let mut kills = 0u64;
+    // After each kill: when, and the parts the ledger holds as acknowledged.
+    let mut after_kills: Vec<(std::time::Instant, std::collections::BTreeSet<u32>)> = vec![];
+    let mut acked = 0;
     loop {
         let mut child = s.spawn_run(&["--until-idle"]);
         if kills >= target {
-            assert!(child.wait().unwrap().success(), "the last run finishes the job");
+            assert!(
+                child.wait().unwrap().success(),
+                "the last run finishes the job"
+            );
             break;
         }
-        std::thread::sleep(Duration::from_millis(rng.random_range(300..900)));
-        let finished = child.try_wait().unwrap().is_some();
-        if !finished {
+        // Let this run acknowledge a part, then kill it at a random instant after that.
+        let j = s.wait_job(id, 120, "make progress", |j| {
+            j["state"] == "done" || j["parts_done"].as_u64().unwrap_or(0) > acked
+        });
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..600)));
+        if j["state"] != "done" && child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
             kills += 1;
+        } else {
+            child.wait().unwrap();
         }
         if s.job(id)["state"] == "done" {
             break;
         }
+        after_kills.push((std::time::Instant::now(), acked_parts(&s, id)));
+        acked = after_kills.last().map_or(0, |(_, a)| a.len() as u64);
     }
 
     let j = s.job(id);
     assert_eq!(j["state"], "done", "{j}");
     assert_eq!(dt.sha1_of(&j), f[0].1, "byte-exact after {kills} kills");
+    // No part the ledger held as acknowledged at a kill was accepted by the host again later.
+    let mut resent_acked = 0;
+    for (at, _, n) in dt.mock.accepted_puts() {
+        if let Some((_, acked)) = after_kills.iter().rev().find(|(t, _)| *t < at) {
+            resent_acked += usize::from(acked.contains(&n));
+        }
+    }
+    let parts_at_kills: Vec<usize> = after_kills.iter().map(|(_, a)| a.len()).collect();
     let st = dt.stats();
     let parts = size.div_ceil(part);
     let in_flight = 4; // min(parts_per_file 4, the provider's part_concurrency 4)
     let bound = size + kills * in_flight * part;
     println!(
-        "kill -9 test: {kills} kills, file {size} B in {parts} parts; PUTs accepted {} ({} B), parts re-sent {}, excess {} B, bound {} B (kills × parts in flight {in_flight} × part {part} B); inits {}, part-info queries {}",
-        st.puts_ok, st.put_bytes, st.parts_resent, st.put_bytes - size, bound - size, st.inits, st.part_info_queries
+        "kill -9 test: {kills} kills, parts acknowledged at each kill {parts_at_kills:?}; file {size} B in {parts} parts; \
+         PUTs accepted {} ({} B), acknowledged parts sent again {resent_acked}, in-flight parts the host had taken but the ledger had not {}; body bytes that reached the host {} (excess {} B over the file, \
+         bound {} B = kills × parts in flight {in_flight} × part {part} B); inits {}, part-info queries {}",
+        st.puts_ok, st.put_bytes, st.parts_resent, st.put_bytes_arrived, st.put_bytes_arrived - size, bound - size, st.inits, st.part_info_queries
     );
     assert!(kills >= 3, "the kills landed mid-upload");
-    assert_eq!(st.inits, 1, "the upload resumed with its uploadKey, never started over");
+    assert!(
+        parts_at_kills.last().is_some_and(|n| *n > 0),
+        "acknowledged parts survived the kills"
+    );
+    assert_eq!(
+        st.inits, 1,
+        "the upload resumed with its uploadKey, never started over"
+    );
+    assert_eq!(resent_acked, 0, "no acknowledged part was sent again");
+    assert!(
+        st.parts_resent <= kills * in_flight,
+        "only parts in flight at a kill were sent again"
+    );
     assert!(st.put_bytes >= size);
-    assert!(st.put_bytes <= bound, "re-sent more than the parts in flight: {} > {bound}", st.put_bytes);
-    assert!(st.parts_resent <= kills * in_flight);
+    assert!(
+        st.put_bytes_arrived <= bound,
+        "re-sent more than the parts in flight: {} > {bound}",
+        st.put_bytes_arrived
+    );
     assert_eq!(st.commits_stored, 1, "one commit");
     assert_eq!(dt.mock.files().len(), 1);
+}
+
+/// The part numbers the ledger holds as acknowledged (read while no engine runs).
+fn acked_parts(s: &Sandbox, id: i64) -> std::collections::BTreeSet<u32> {
+    let ferry = ferry_engine::Ferry::open(s.data_dir()).unwrap();
+    let parts = ferry.queue.parts(id).unwrap();
+    parts
+        .iter()
+        .filter(|p| p.state == ferry_engine::queue::PartState::Acked)
+        .map(|p| p.spec.number)
+        .collect()
 }
 
 #[test]
@@ -318,28 +493,70 @@ fn account_test_and_fatal_codes_tell_people_what_to_ask_their_admin() {
     add_dingtalk(&s, "dt", &dt, &[]);
     let ok = s.run(&["account", "test", "dt"], "").ok();
     println!("{}", ok.stdout().trim());
-    assert!(ok.stdout().contains("is usable") && ok.stdout().contains("reachable"), "{}", ok.stdout());
+    assert!(
+        ok.stdout().contains("is usable") && ok.stdout().contains("reachable"),
+        "{}",
+        ok.stdout()
+    );
 
     // A wrong secret: the token endpoint refuses, the message names the credentials.
     let cfg = dt.mock.config();
     let base = dt.mock.base_url();
     s.run(
-        &["account", "add", "wrong", "--provider", "dingtalk", "--endpoint", &base, "--set", &format!("app_key={}", cfg.app_key),
-          "--set", &format!("union_id={}", cfg.union_id()), "--set", &format!("space_id={}", cfg.space_id)],
+        &[
+            "account",
+            "add",
+            "wrong",
+            "--provider",
+            "dingtalk",
+            "--endpoint",
+            &base,
+            "--set",
+            &format!("app_key={}", cfg.app_key),
+            "--set",
+            &format!("union_id={}", cfg.union_id()),
+            "--set",
+            &format!("space_id={}", cfg.space_id),
+        ],
         "app_secret=not-the-secret\n",
     )
     .ok();
     let bad = s.run(&["account", "test", "wrong"], "");
     println!("{}", bad.stderr().trim());
     assert_eq!(bad.code(), 1);
-    assert!(bad.stderr().contains("app_key and app_secret"), "{}", bad.stderr());
+    assert!(
+        bad.stderr().contains("app_key and app_secret"),
+        "{}",
+        bad.stderr()
+    );
 
     // An app without Storage.File.Write, and an org out of monthly calls: the job fails at
     // once, saying what to ask the admin.
     let cases = [
-        (DingtalkConfig { permissions: vec![dingtalk::UPLOAD_INFO_READ.into()], ..Default::default() }, "Storage.File.Write", "permission"),
-        (DingtalkConfig { monthly_quota: Some(1), ..Default::default() }, "monthly DingTalk API call quota", "quota"),
-        (DingtalkConfig { members: vec!["someone-else".into()], ..Default::default() }, "ask the space's admin", "permission"),
+        (
+            DingtalkConfig {
+                permissions: vec![dingtalk::UPLOAD_INFO_READ.into()],
+                ..Default::default()
+            },
+            "Storage.File.Write",
+            "permission",
+        ),
+        (
+            DingtalkConfig {
+                monthly_quota: Some(1),
+                ..Default::default()
+            },
+            "monthly DingTalk API call quota",
+            "quota",
+        ),
+        (
+            DingtalkConfig {
+                members: vec!["someone-else".into()],
+                ..Default::default()
+            },
+            "ask the space's admin",
+            "permission",
+        ),
     ];
     for (i, (cfg, words, kind)) in cases.into_iter().enumerate() {
         let s = Sandbox::new();
@@ -359,4 +576,71 @@ fn account_test_and_fatal_codes_tell_people_what_to_ask_their_admin() {
         assert!(j["error"].as_str().unwrap().contains(words), "{j}");
         assert!(j["error"].as_str().unwrap().contains("admin"), "{j}");
     }
+}
+
+#[test]
+fn each_conflict_setting_does_what_it_names_when_the_name_is_taken() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    for c in [
+        "AUTO_RENAME",
+        "OVERWRITE",
+        "RETURN_DENTRY_IF_EXISTS",
+        "RETURN_ERROR_IF_EXISTS",
+    ] {
+        add_dingtalk(&s, c, &dt, &[&format!("conflict={c}")]);
+    }
+    // A first "same.bin", then a different file of the same name through each setting.
+    let first = s.dir.path().join("0").join("same.bin");
+    std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+    let first_sha = write_random(&first, 1000, 1);
+    s.upload(&[first.as_path()], "AUTO_RENAME");
+    assert_eq!(s.run_until_idle().code(), 0);
+    let original = dt.mock.files()[0].clone();
+
+    let mut results = std::collections::BTreeMap::new();
+    for (i, c) in [
+        "AUTO_RENAME",
+        "RETURN_DENTRY_IF_EXISTS",
+        "RETURN_ERROR_IF_EXISTS",
+        "OVERWRITE",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = s.dir.path().join(format!("{}", i + 1)).join("same.bin");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        let sha = write_random(&f, 2000 + i as u64, 10 + i as u64);
+        let id = s.upload(&[f.as_path()], c)[0];
+        s.run_until_idle();
+        results.insert(*c, (s.job(id), sha));
+    }
+    let files = dt.mock.files();
+    println!("files: {files:?}");
+    let (renamed, renamed_sha) = &results["AUTO_RENAME"];
+    assert_eq!(renamed["result"]["name"], "same(1).bin", "{renamed}");
+    assert_eq!(dt.sha1_of(renamed), *renamed_sha);
+    let (existing, _) = &results["RETURN_DENTRY_IF_EXISTS"];
+    assert_eq!(existing["state"], "done");
+    assert_eq!(
+        existing["result"]["id"],
+        original.id.as_str(),
+        "the existing file is the result"
+    );
+    let (refused, _) = &results["RETURN_ERROR_IF_EXISTS"];
+    assert_eq!(
+        (refused["state"].as_str(), refused["error_kind"].as_str()),
+        (Some("failed"), Some("conflict")),
+        "{refused}"
+    );
+    println!("RETURN_ERROR_IF_EXISTS: {}", refused["error"]);
+    let (over, over_sha) = &results["OVERWRITE"];
+    assert_eq!(over["result"]["id"], original.id.as_str(), "{over}");
+    assert_eq!(
+        dt.sha1_of(over),
+        *over_sha,
+        "the file now holds the new bytes"
+    );
+    assert_ne!(*over_sha, first_sha);
+    assert_eq!(files.len(), 2, "same.bin and same(1).bin");
 }

@@ -10,13 +10,14 @@ import { setTarget } from './lib/enqueue';
 import { setLang } from './lib/i18n';
 import { resetJobs } from './lib/jobs';
 import { page, startPage } from './lib/router';
-import { jobView, XFYUN_ACCOUNT, SPECS } from './test/fixtures';
+import { jobView, XFYUN_ACCOUNT, SPECS, pagesOf } from './test/fixtures';
 
 vi.mock('./lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./lib/api')>()),
   providerSpecs: vi.fn(),
   listAccounts: vi.fn(),
-  listJobs: vi.fn(),
+  listJobsPage: vi.fn(),
+  jobViews: vi.fn(),
   enqueue: vi.fn(),
   engineStatus: vi.fn(),
   onQueueProgress: vi.fn(),
@@ -38,7 +39,7 @@ beforeEach(() => {
   page.set(null);
   history.replaceState(null, '', '/');
   m.providerSpecs.mockResolvedValue(SPECS);
-  m.listJobs.mockResolvedValue([]);
+  m.listJobsPage.mockImplementation(pagesOf([]));
   m.engineStatus.mockResolvedValue({ running: true, message: null });
   m.onQueueProgress.mockResolvedValue(() => {});
   m.onQueueChanged.mockResolvedValue(() => {});
@@ -80,7 +81,7 @@ describe('start page', () => {
 describe('window', () => {
   it('links every page, counts unfinished uploads and says what the engine does', async () => {
     m.listAccounts.mockResolvedValue([XFYUN_ACCOUNT]);
-    m.listJobs.mockResolvedValue([jobView(1, { state: 'uploading' }), jobView(2), jobView(3, { state: 'done' })]);
+    m.listJobsPage.mockImplementation(pagesOf([jobView(1, { state: 'uploading' }), jobView(2), jobView(3, { state: 'done' })]));
     render(App);
     const nav = await screen.findByRole('navigation');
     expect([...nav.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual([

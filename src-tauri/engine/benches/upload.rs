@@ -45,6 +45,14 @@ fn main() {
     assert!(status.success());
     report("curl -T to the mock's sink (baseline)", t.elapsed().as_secs_f64());
 
+    // The disk's own speed bounds any upload to `local`: copy + fsync is that baseline.
+    let copy = dir.path().join("copy.bin");
+    let t = Instant::now();
+    std::fs::copy(&file, &copy).unwrap();
+    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    report("cp + fsync of the file (disk baseline for local)", t.elapsed().as_secs_f64());
+    std::fs::remove_file(&copy).unwrap();
+
     let ferry = Ferry::open(dir.path().join("data")).unwrap();
     let dest = dir.path().join("dest");
     add(&ferry, "disk", ProviderKind::Local, None, &[("root", dest.to_str().unwrap())], &[]);
@@ -75,6 +83,8 @@ fn main() {
     for a in ["disk", "ost"] {
         ferry.accounts.remove(a).unwrap();
     }
+
+    pds_serial_vs_parallel(&rt, &mock_rt, &ferry, &file, &digest, dir.path(), &report);
 }
 
 fn add(ferry: &Ferry, name: &str, provider: ProviderKind, endpoint: Option<String>, settings: &[(&str, &str)], secrets: &[(&str, &str)]) {
@@ -109,4 +119,57 @@ fn write_file(path: &Path, size: u64) {
         left -= n as u64;
     }
     w.flush().unwrap();
+}
+
+// ---- PDS: serial vs parallel mode (issue #6) ----------------------------------------------
+// The same file through the PDS provider in each mode, each mode against its own fresh mock
+// (a mock that already held the content would answer with a rapid upload). Serial sends one
+// part at a time, in order; parallel hashes the file once for the SHA-1 mid-states, then
+// sends `parts_per_file` parts at once.
+
+fn pds_serial_vs_parallel(
+    rt: &tokio::runtime::Runtime,
+    mock_rt: &tokio::runtime::Runtime,
+    ferry: &Ferry,
+    file: &Path,
+    digest: &str,
+    dir: &Path,
+    report: &dyn Fn(&str, f64),
+) {
+    use ferry_mock_providers::{PdsConfig, PdsMock};
+    let parts_at_once = ferry_engine::transfer::EngineSettings::default().parts_per_file;
+    for mode in ["serial", "parallel"] {
+        let data_dir = dir.join(format!("pds-{mode}"));
+        let mock = mock_rt.block_on(PdsMock::start(PdsConfig { data_dir: Some(data_dir.clone()), ..PdsConfig::default() }));
+        let cfg = mock.config().clone();
+        let name = format!("pds-{mode}");
+        add(
+            ferry,
+            &name,
+            ProviderKind::Pds,
+            Some(mock.base_url()),
+            &[("domain_id", &cfg.domain_id), ("drive_id", &cfg.drive_id), ("client_id", &cfg.client_id), ("upload_mode", mode)],
+            &[("client_secret", &cfg.client_secret), ("refresh_token", &cfg.refresh_token)],
+        );
+        let a = ferry.accounts.get(&name).unwrap();
+        let id = ferry_engine::enqueue::enqueue_paths(ferry, &a, &[file.to_path_buf()], "").unwrap().queued[0].id;
+        let engine = Engine::new(ferry, Arc::new(NoProgress)).unwrap();
+        let t = Instant::now();
+        let run = rt.block_on(engine.run(true)).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(run.failed.is_empty(), "the PDS {mode} upload failed: {:?}", ferry.queue.view(id));
+        let job = ferry.queue.view(id).unwrap();
+        assert_eq!(job.sha1.as_deref(), Some(digest), "byte-exact");
+        let stored = mock.files().into_iter().find(|f| Some(&f.file_id) == job.result.as_ref().and_then(|r| r.id.as_ref())).expect("the mock holds the file");
+        assert_eq!(stored.sha1, digest, "the mock's copy is byte-exact");
+        let at_once = mock.stats().max_concurrent_parts_per_upload;
+        let what = match mode {
+            "serial" => format!("Ferry → PDS mock, serial ({at_once} part at a time)"),
+            _ => format!("Ferry → PDS mock, parallel ({at_once} of {parts_at_once} parts at once)"),
+        };
+        report(&what, secs);
+        ferry.accounts.remove(&name).unwrap();
+        drop(mock);
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
 }

@@ -312,9 +312,22 @@ async fn concurrent_parts_of_one_upload_are_refused_and_recorded() {
     let data = pattern(8 * MIB, 6);
     let (id, _, _) = c.prepare("f", data.len() as u64).await;
     let (id2, _, _) = c.prepare("g", data.len() as u64).await;
-    // A slow first block keeps its call open while the second one arrives.
-    mock.faults().push(FaultRule::on(feishu::FILES_PART, FaultAction::Delay { ms: 300 }).times(1)).unwrap();
-    let slow = c.part(&id, 0, &data[..4 * MIB]);
+    // A first block whose bytes come slowly keeps its call open (its upload_id already read)
+    // while the second one arrives.
+    let block = data[..4 * MIB].to_vec();
+    let checksum = adler32(&block);
+    let stream = futures_util::stream::once(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Ok::<_, std::io::Error>(block)
+    });
+    let slow_file = Part::stream_with_length(reqwest::Body::wrap_stream(stream), 4 * MIB as u64).file_name("blob");
+    let slow_form = Form::new()
+        .text("upload_id", id.clone())
+        .text("seq", "0")
+        .text("size", (4 * MIB).to_string())
+        .text("checksum", checksum.to_string())
+        .part("file", slow_file);
+    let slow = c.form(feishu::FILES_PART, slow_form);
     let fast = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let same = c.part(&id, 1, &data[4 * MIB..]).await;

@@ -61,7 +61,7 @@ describe('buildInput', () => {
       name: 'Team',
       provider: 'pds',
       endpoint: null,
-      settings: { domain_id: 'd1', drive_id: 'drv', client_id: 'cid' },
+      settings: { domain_id: 'd1', drive_id: 'drv', client_id: 'cid', check_name_mode: 'auto_rename', upload_mode: 'serial' },
       secrets: { client_secret: 'shh' },
     });
   });

@@ -21,6 +21,8 @@ import {
 } from './bindings';
 
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
+import type { Watch, WatchInput } from './bindings';
+export type { AfterUpload, Watch, WatchInput, WatchStatus } from './bindings';
 export type {
   Committed,
   ControlReport,
@@ -119,9 +121,39 @@ export function testAccount(name: string): Promise<string> {
   return call(() => commands.testAccount(name));
 }
 
+/** Every watched folder with its live status (the watch service updates it in SQLite). */
+export function listWatches(): Promise<Watch[]> {
+  return call(() => commands.listWatches());
+}
+
+/** Starts watching a folder; refusals name their field (dir, account, include, exclude, after, quiet_secs). */
+export function addWatch(input: WatchInput): Promise<Watch> {
+  return call(() => commands.addWatch(input));
+}
+
+/** Stops watching; nothing in the folder is touched. */
+export async function removeWatch(id: number): Promise<void> {
+  await call(() => commands.removeWatch(id));
+}
+
+/** Pauses (`false`) or resumes (`true`) a watch; resolves to the watch as it is now. */
+export function setWatchEnabled(id: number, enabled: boolean): Promise<Watch> {
+  return call(() => commands.setWatchEnabled(id, enabled));
+}
+
 /** Every job, oldest first. */
 export function listJobs(): Promise<JobView[]> {
   return call(() => commands.listJobs());
+}
+
+/** Up to `limit` jobs with ids above `afterId`, oldest first (long queues load page by page). */
+export function listJobsPage(afterId: number, limit: number): Promise<JobView[]> {
+  return call(() => commands.listJobsPage(afterId, limit));
+}
+
+/** The given jobs as they are now; unknown ids are left out. */
+export function jobViews(ids: number[]): Promise<JobView[]> {
+  return call(() => commands.jobViews(ids));
 }
 
 /** One job's parts as the ledger has them (for its part grid). */

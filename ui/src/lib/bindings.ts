@@ -68,6 +68,30 @@ async listJobs() : Promise<Result<JobView[], UiError>> {
 }
 },
 /**
+ * Up to `limit` jobs with ids above `after_id`, oldest first: the window loads a long queue
+ * page by page (100,000 jobs in one reply would be tens of megabytes).
+ */
+async listJobsPage(afterId: number, limit: number) : Promise<Result<JobView[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_jobs_page", { afterId, limit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The given jobs as they are now (unknown ids are left out): a job's result or error
+ * after a progress event said it finished or failed.
+ */
+async jobViews(ids: number[]) : Promise<Result<JobView[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("job_views", { ids }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * One job's parts, for its part grid.
  */
 async jobParts(id: number) : Promise<Result<PartView[], UiError>> {
@@ -136,6 +160,47 @@ async setSettings(settings: EngineSettings) : Promise<Result<EngineSettings, UiE
  */
 async engineStatus() : Promise<EngineStatus> {
     return await TAURI_INVOKE("engine_status");
+},
+/**
+ * Every watched folder with its live status.
+ */
+async listWatches() : Promise<Result<Watch[], UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_watches") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Starts watching a folder (the running watch service picks it up within a second).
+ */
+async addWatch(input: WatchInput) : Promise<Result<Watch, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_watch", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async removeWatch(id: number) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("remove_watch", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Pauses (`false`) or resumes (`true`) a watch; resuming catches up on what changed.
+ */
+async setWatchEnabled(id: number, enabled: boolean) : Promise<Result<Watch, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_watch_enabled", { id, enabled }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -175,6 +240,18 @@ export type AccountInput = { name: string; provider: ProviderKind; endpoint: str
  * On edit, a secret left out (or empty) keeps its stored value.
  */
 secrets?: Partial<{ [key in string]: string }> }
+/**
+ * What to do with a file once the provider confirmed its upload.
+ */
+export type AfterUpload = { kind: "keep" } | 
+/**
+ * Only after a confirmed upload of exactly this version of the file.
+ */
+{ kind: "delete" } | 
+/**
+ * Into this folder, keeping the path relative to the watched folder.
+ */
+{ kind: "move"; dir: string }
 /**
  * Where the file ended up: the provider's file id, URL or token.
  */
@@ -317,6 +394,35 @@ choices: string[] }
  * What the UI receives for any failed command: never a bare string.
  */
 export type UiError = { kind: ErrorKind; message: string; field: string | null }
+/**
+ * A watch as people see it. Field names are part of `ferry watch list --json`.
+ */
+export type Watch = { id: number; dir: string; recursive: boolean; account_id: number; account: string; dest: string; include: string[]; exclude: string[]; after: AfterUpload; quiet_secs: number; enabled: boolean; status: WatchStatus; 
+/**
+ * Human detail of the status (watcher usage, unreadable folders, the error).
+ */
+detail: string | null; 
+/**
+ * Files seen but not yet stable.
+ */
+pending: number; 
+/**
+ * Files this watch has queued, all time.
+ */
+queued: number }
+/**
+ * A new watch, as the form or `ferry watch add` gives it.
+ */
+export type WatchInput = { dir: string; account: string; dest?: string; include?: string[]; exclude?: string[]; after: AfterUpload; quiet_secs: number; recursive: boolean }
+export type WatchStatus = "starting" | "scanning" | "watching" | 
+/**
+ * The platform watcher could not cover the tree (inotify limit): rescanning periodically.
+ */
+"polling" | 
+/**
+ * The folder is gone (unmounted drive?); waiting for it to come back.
+ */
+"missing" | "error" | "paused"
 
 /** tauri-specta globals **/
 

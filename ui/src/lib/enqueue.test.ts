@@ -10,7 +10,8 @@ import { page } from './router';
 vi.mock('./api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./api')>()),
   enqueue: vi.fn(),
-  listJobs: vi.fn(async () => []),
+  listJobsPage: vi.fn(async () => []),
+  jobViews: vi.fn(async () => []),
 }));
 
 const m = vi.mocked(api);

@@ -1,7 +1,7 @@
-// The queue as the window knows it: one `listJobs` at start, then events. Progress events
-// update rows in place; the list is fetched again only when its shape or a job's details
-// changed (`queueChanged`, a job finished or failed), and never twice at once.
-// Expanded jobs also get their part grid, loaded from the ledger and kept live.
+// The queue as the window knows it: the list once at start (page by page), then events.
+// Progress events update rows in place; a job whose details changed (it finished, failed,
+// was queued) is fetched alone; the whole list again only on `queueChanged`, never twice
+// at once. Expanded jobs also get their part grid, loaded from the ledger and kept live.
 import { get, writable } from 'svelte/store';
 import * as api from './api';
 import type { ControlReport, EngineStatus, JobControl, JobProgress, UiError } from './api';
@@ -17,7 +17,8 @@ import {
   isFinished,
   isMoving,
   mergeParts,
-  modelFromList,
+  mergeViews,
+  ModelBuilder,
   pendingCount,
   type JobRow,
   type JobsModel,
@@ -139,20 +140,41 @@ function publish(reshaped: boolean, transitions: Transition[]) {
 
 // ---- the list ----------------------------------------------------------------------------
 
+/** Jobs per `listJobsPage` call: small replies, none of them a long task to parse. */
+export const PAGE_SIZE = 2000;
+
+/** Counts updates (progress events, single fetches); `touchedAt` has each job's latest. */
+let seq = 0;
+let touchedAt = new Map<number, number>();
+const fresherThan = (since: number) => (id: number) => (touchedAt.get(id) ?? -1) > since;
+
 let fetching: Promise<void> | null = null;
 let again = false;
-/** Jobs that progress events touched while a fetch was out. */
-let touched = new Set<number>();
 
 async function fetchOnce() {
-  touched = new Set();
+  const since = seq;
+  const initial = !snap.loaded;
+  const builder = new ModelBuilder(initial ? undefined : snap.model);
   try {
     const started = performance.now();
-    const views = await api.listJobs();
+    let after = 0;
+    for (let pages = 1; ; pages++) {
+      const page = await api.listJobsPage(after, PAGE_SIZE);
+      if (initial && pages === 1) performance.measure('ferry:list-jobs-first-page', { start: started, end: performance.now() });
+      builder.add(page);
+      // The first load shows its first page at once, then fills in.
+      if (initial && (pages === 1 || pages % 10 === 0)) {
+        snap = { ...snap, loaded: true, model: builder.model, error: null };
+        track(page.map((v) => v.id));
+        publish(true, []);
+      }
+      if (page.length < PAGE_SIZE) break;
+      after = page[page.length - 1].id;
+    }
     // For the E2E measurement with 100,000 jobs (only the latest is kept).
     performance.clearMeasures('ferry:list-jobs');
     performance.measure('ferry:list-jobs', { start: started, end: performance.now() });
-    const { model, transitions } = modelFromList(views, snap.model, touched);
+    const { model, transitions } = builder.finish(snap.model, fresherThan(since));
     moving = new Set();
     snap = { ...snap, loaded: true, model, error: null };
     track(model.order);
@@ -163,7 +185,7 @@ async function fetchOnce() {
   }
 }
 
-/** Fetches the list; while a fetch is out, further calls make one more fetch after it. */
+/** Fetches the whole list; while a fetch is out, further calls make one more fetch after it. */
 export function refresh(): Promise<void> {
   if (fetching) {
     again = true;
@@ -180,10 +202,40 @@ export function refresh(): Promise<void> {
   return fetching;
 }
 
+let wanted = new Set<number>();
+let detailing: Promise<void> | null = null;
+
+/** Fetches a few jobs again (a result, an error, a job just queued), in batches, one at a time. */
+export function fetchJobs(ids: Iterable<number>): Promise<void> {
+  for (const id of ids) wanted.add(id);
+  detailing ??= (async () => {
+    while (wanted.size > 0) {
+      const batch = [...wanted].slice(0, PAGE_SIZE);
+      for (const id of batch) wanted.delete(id);
+      const since = seq;
+      try {
+        const views = await api.jobViews(batch);
+        const { transitions, added } = mergeViews(snap.model, views, fresherThan(since));
+        // Newer than any page of a whole list already on its way.
+        seq += 1;
+        for (const v of views) touchedAt.set(v.id, seq);
+        track(views.map((v) => v.id));
+        publish(added || transitions.length > 0, transitions);
+      } catch {
+        // The next queueChanged brings the whole list again.
+      }
+    }
+  })().finally(() => {
+    detailing = null;
+  });
+  return detailing;
+}
+
 /** Merges one progress event. */
 export function onProgress(updates: JobProgress[]) {
+  seq += 1;
+  for (const u of updates) touchedAt.set(u.job, seq);
   const applied = applyProgress(snap.model, updates);
-  if (fetching) for (const id of applied.changed) touched.add(id);
   track(applied.changed);
   publish(applied.transitions.length > 0, applied.transitions);
   const open = get(expanded);
@@ -192,7 +244,7 @@ export function onProgress(updates: JobProgress[]) {
     if (u.parts.length > 0) mergeGrid(u.job, u);
     if (u.state === 'done') completeGrid(u.job);
   }
-  if (applied.refetch) void refresh();
+  if (applied.fetch.length > 0) void fetchJobs(applied.fetch);
 }
 
 // ---- part grids --------------------------------------------------------------------------
@@ -264,9 +316,12 @@ export function setExpanded(id: number, open: boolean) {
 
 // ---- controls ----------------------------------------------------------------------------
 
-/** Pauses, resumes (retries) or cancels; the `queueChanged` event brings the new states. */
-export function control(kind: JobControl, ids: number[] | null): Promise<ControlReport> {
-  return api.controlJobs(kind, ids);
+/** Pauses, resumes (retries) or cancels, and shows the new states at once (the
+ *  `queueChanged` event that follows brings the whole list again). */
+export async function control(kind: JobControl, ids: number[] | null): Promise<ControlReport> {
+  const report = await api.controlJobs(kind, ids);
+  if (report.applied.length > 0) void fetchJobs(report.applied);
+  return report;
 }
 
 export function clearHistory(): Promise<number> {
@@ -324,7 +379,10 @@ export function resetJobs() {
   started = null;
   fetching = null;
   again = false;
-  touched = new Set();
+  seq = 0;
+  touchedAt = new Map();
+  wanted = new Set();
+  detailing = null;
   gridLoads.clear();
   buffered.clear();
   jobs.set(snap);

@@ -9,6 +9,8 @@ import {
   countParts,
   countStates,
   mergeParts,
+  mergeViews,
+  ModelBuilder,
   modelFromList,
   pendingCount,
   PART_COLOURS,
@@ -35,15 +37,15 @@ describe('progress reducer', () => {
     expect(model.byId.get(2)).toBe(untouched);
     expect(applied.changed).toEqual([1]);
     expect(applied.transitions).toEqual([{ id: 1, name: 'file-1.bin', size: 40 * MiB, from: 'queued', to: 'uploading' }]);
-    expect(applied.refetch).toBe(false); // uploading needs nothing only the list has
+    expect(applied.fetch).toEqual([]); // uploading needs nothing only the list has
   });
 
-  it('asks for the list again for a job it does not know, or a state with details', () => {
+  it('asks to fetch a job it does not know, or one now in a state with details', () => {
     const { model } = modelFromList([jobView(1, { state: 'uploading' })]);
-    expect(applyProgress(model, [progress(7)]).refetch).toBe(true);
-    expect(applyProgress(model, [progress(1, { bytes: 5 })]).refetch).toBe(false);
+    expect(applyProgress(model, [progress(7)]).fetch).toEqual([7]);
+    expect(applyProgress(model, [progress(1, { bytes: 5 })]).fetch).toEqual([]);
     const done = applyProgress(model, [progress(1, { state: 'done', bytes: 3, bytes_acked: 3 })]);
-    expect(done.refetch).toBe(true); // the result is in the list only
+    expect(done.fetch).toEqual([1]); // the result is in the list only
     // Done counts every byte, whatever the last update said, and nothing moves.
     expect(model.byId.get(1)).toMatchObject({ bytes: 40 * MiB, bytes_acked: 40 * MiB, rate: 0 });
   });
@@ -63,9 +65,38 @@ describe('progress reducer', () => {
   it('prefers the events over a list fetched before them', () => {
     const first = modelFromList([jobView(1, { state: 'uploading' })]).model;
     applyProgress(first, [progress(1, { state: 'done' })]);
-    const { model, transitions } = modelFromList([jobView(1, { state: 'uploading' })], first, new Set([1]));
+    const { model, transitions } = modelFromList([jobView(1, { state: 'uploading', result: null })], first, (id) => id === 1);
     expect(model.byId.get(1)?.state).toBe('done');
     expect(transitions).toEqual([]);
+  });
+
+  it('builds a list page by page', () => {
+    const prev = modelFromList([jobView(1, { state: 'uploading' }), jobView(2)]).model;
+    const b = new ModelBuilder(prev);
+    b.add([jobView(1, { state: 'paused' })]);
+    b.add([jobView(2), jobView(3)]);
+    const { model, transitions } = b.finish(prev, () => false);
+    expect(model.order).toEqual([1, 2, 3]);
+    expect(transitions.map((tr) => [tr.id, tr.from, tr.to])).toEqual([[1, 'uploading', 'paused']]);
+  });
+
+  it('merges fetched jobs: details of known ones, new ones in id order', () => {
+    const { model } = modelFromList([jobView(2, { state: 'uploading' }), jobView(5)]);
+    const url = 'https://x.test/2';
+    const merged = mergeViews(model, [
+      jobView(2, { state: 'done', result: { id: null, name: null, url } }),
+      jobView(9),
+      jobView(3),
+    ]);
+    expect(merged.added).toBe(true);
+    expect(merged.transitions.map((tr) => [tr.id, tr.to])).toEqual([[2, 'done']]);
+    expect(model.order).toEqual([2, 3, 5, 9]);
+    expect(model.byId.get(2)).toMatchObject({ state: 'done', bytes: 40 * MiB, result: { url } });
+    // A job whose events are newer than the fetch keeps its live state.
+    applyProgress(model, [progress(5, { state: 'uploading', bytes: 7 })]);
+    const stale = mergeViews(model, [jobView(5, { state: 'queued', error: 'e' })], (id) => id === 5);
+    expect(stale.transitions).toEqual([]);
+    expect(model.byId.get(5)).toMatchObject({ state: 'uploading', bytes: 7, error: 'e' });
   });
 
   it('counts states and what is still to upload', () => {

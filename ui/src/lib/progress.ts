@@ -37,55 +37,127 @@ export interface JobsModel {
 
 export const emptyModel = (): JobsModel => ({ byId: new Map(), order: [] });
 
+/** Copies what only progress events know (state, bytes, speed) from `live` onto `row`. */
+function keepLive(row: JobView, live: JobRow): JobRow {
+  const { state, size, bytes, bytes_acked, rate } = live;
+  return { ...row, state, size, bytes, bytes_acked, rate };
+}
+
 /**
- * The model for a fresh list. A job that is still moving keeps the in-flight bytes and
- * speed the events gave it (the list only knows acknowledged bytes), so bars never jump back.
- * `fresher` names jobs whose progress events arrived while the list was being fetched: their
- * state and bytes from the events are newer than the list's, so they are kept.
+ * A job as listed, given its previous row. A job that is still moving keeps the in-flight
+ * bytes and speed the events gave it (the list only knows acknowledged bytes), so bars never
+ * jump back.
  */
+function rowFrom(v: JobView, old: JobRow | undefined): JobRow {
+  const keep = old !== undefined && old.state === v.state && isMoving(v.state);
+  const bytes = v.state === 'done' ? v.size : keep ? Math.max(v.bytes_acked, old.bytes) : v.bytes_acked;
+  return { ...v, bytes, rate: keep ? old.rate : 0 };
+}
+
+const transition = (v: JobView, from: JobState): Transition => ({ id: v.id, name: v.name, size: v.size, from, to: v.state });
+
+/**
+ * Builds the model of a fresh list page by page (the window never asks for 100,000 jobs at
+ * once). `prev` is the model the list replaces; `finish` then keeps the rows of the jobs that
+ * events or single fetches updated while the pages were on their way.
+ */
+export class ModelBuilder {
+  readonly model: JobsModel = emptyModel();
+  private readonly transitions: Transition[] = [];
+
+  constructor(private readonly prev?: JobsModel) {}
+
+  add(views: readonly JobView[]): void {
+    const { byId, order } = this.model;
+    for (const v of views) {
+      const old = this.prev?.byId.get(v.id);
+      if (!byId.has(v.id)) order.push(v.id);
+      byId.set(v.id, rowFrom(v, old));
+      if (old && old.state !== v.state) this.transitions.push(transition(v, old.state));
+    }
+  }
+
+  /** `current` is the model that events and single fetches updated meanwhile; `fresher(id)`:
+   *  such an update came after the pages were asked for, so its row is the newer one. */
+  finish(current: JobsModel, fresher: (id: number) => boolean): { model: JobsModel; transitions: Transition[] } {
+    if (current === this.model) return { model: this.model, transitions: this.transitions };
+    for (const id of this.model.byId.keys()) {
+      const live = current.byId.get(id);
+      if (live && fresher(id)) this.model.byId.set(id, live);
+    }
+    return { model: this.model, transitions: this.transitions.filter((tr) => !fresher(tr.id)) };
+  }
+}
+
+/** The model for a whole list at once. */
 export function modelFromList(
   views: JobView[],
   prev?: JobsModel,
-  fresher?: ReadonlySet<number>,
+  fresher: (id: number) => boolean = () => false,
 ): { model: JobsModel; transitions: Transition[] } {
-  const byId = new Map<number, JobRow>();
-  const order: number[] = new Array(views.length);
+  const b = new ModelBuilder(prev);
+  b.add(views);
+  return b.finish(prev ?? emptyModel(), fresher);
+}
+
+/**
+ * Merges a few fetched jobs (their result or error, or jobs just queued) into the model, in
+ * place. New jobs join in id order. Returns the state changes, and whether jobs were added.
+ */
+export function mergeViews(
+  model: JobsModel,
+  views: readonly JobView[],
+  fresher: (id: number) => boolean = () => false,
+): { transitions: Transition[]; added: boolean } {
   const transitions: Transition[] = [];
-  views.forEach((v, i) => {
-    order[i] = v.id;
-    const old = prev?.byId.get(v.id);
-    if (old && fresher?.has(v.id)) {
-      const { state, size, bytes, bytes_acked, rate } = old;
-      byId.set(v.id, { ...v, state, size, bytes, bytes_acked, rate });
-      return;
+  let added = false;
+  for (const v of views) {
+    const old = model.byId.get(v.id);
+    if (old && fresher(v.id)) {
+      model.byId.set(v.id, keepLive(v, old));
+      continue;
     }
-    const keep = old !== undefined && old.state === v.state && isMoving(v.state);
-    const bytes = v.state === 'done' ? v.size : keep ? Math.max(v.bytes_acked, old.bytes) : v.bytes_acked;
-    byId.set(v.id, { ...v, bytes, rate: keep ? old.rate : 0 });
-    if (old && old.state !== v.state) transitions.push({ id: v.id, name: v.name, size: v.size, from: old.state, to: v.state });
-  });
-  return { model: { byId, order }, transitions };
+    model.byId.set(v.id, rowFrom(v, old));
+    if (old) {
+      if (old.state !== v.state) transitions.push(transition(v, old.state));
+      continue;
+    }
+    added = true;
+    const { order } = model;
+    if (order.length === 0 || order[order.length - 1] < v.id) order.push(v.id);
+    else {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (order[mid] < v.id) lo = mid + 1;
+        else hi = mid;
+      }
+      order.splice(lo, 0, v.id);
+    }
+  }
+  return { transitions, added };
 }
 
 export interface Applied {
   /** Ids whose row changed. */
   changed: number[];
   transitions: Transition[];
-  /** The list must be fetched again: a job it lacks, or a state whose details (result,
-   *  error, retry time) only the list carries. */
-  refetch: boolean;
+  /** Jobs to fetch: unknown ones, and those now in a state whose details (result, error,
+   *  retry time) only the list carries. */
+  fetch: number[];
 }
 
-/** States whose details only `listJobs` has (the result, the error, the retry time). */
+/** States whose details only the list has (the result, the error, the retry time). */
 const DETAILED: readonly JobState[] = ['done', 'failed', 'queued', 'paused', 'cancelled'];
 
 /** Merges coalesced progress into the model (in place; each changed row is a new object). */
 export function applyProgress(model: JobsModel, updates: JobProgress[]): Applied {
-  const applied: Applied = { changed: [], transitions: [], refetch: false };
+  const applied: Applied = { changed: [], transitions: [], fetch: [] };
   for (const u of updates) {
     const row = model.byId.get(u.job);
     if (!row) {
-      applied.refetch = true;
+      applied.fetch.push(u.job);
       continue;
     }
     const done = u.state === 'done';
@@ -101,7 +173,7 @@ export function applyProgress(model: JobsModel, updates: JobProgress[]): Applied
     applied.changed.push(u.job);
     if (row.state !== u.state) {
       applied.transitions.push({ id: u.job, name: row.name, size: u.size, from: row.state, to: u.state });
-      if (DETAILED.includes(u.state)) applied.refetch = true;
+      if (DETAILED.includes(u.state)) applied.fetch.push(u.job);
     }
   }
   return applied;

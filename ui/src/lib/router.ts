@@ -2,8 +2,8 @@
 // custom protocol and from the Vite dev server alike, and lets a test open a page.
 import { writable } from 'svelte/store';
 
-/** In sidebar order. Add 'watched' here (and to the sidebar) when its page exists. */
-export const PAGES = ['queue', 'history', 'accounts', 'settings'] as const;
+/** In sidebar order. */
+export const PAGES = ['queue', 'history', 'watches', 'accounts', 'settings'] as const;
 export type Page = (typeof PAGES)[number];
 
 export function pageFromHash(hash: string): Page | null {

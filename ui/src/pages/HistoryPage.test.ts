@@ -4,12 +4,13 @@ import * as api from '../lib/api';
 import * as desktop from '../lib/desktop';
 import { setLang } from '../lib/i18n';
 import { resetJobs, startJobs } from '../lib/jobs';
-import { jobView } from '../test/fixtures';
+import { jobView, pagesOf } from '../test/fixtures';
 import HistoryPage from './HistoryPage.svelte';
 
 vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
-  listJobs: vi.fn(),
+  listJobsPage: vi.fn(),
+  jobViews: vi.fn(),
   clearHistory: vi.fn(),
   engineStatus: vi.fn(),
   onQueueProgress: vi.fn(),
@@ -36,7 +37,7 @@ beforeEach(async () => {
   m.onQueueProgress.mockResolvedValue(() => {});
   m.onQueueChanged.mockResolvedValue(() => {});
   m.onEngineStatus.mockResolvedValue(() => {});
-  m.listJobs.mockResolvedValue(JOBS);
+  m.listJobsPage.mockImplementation(pagesOf(JOBS));
   await startJobs();
 });
 

@@ -41,6 +41,8 @@ export const SPECS: ProviderSpec[] = [
       s('drive_id', true),
       s('parent_file_id', false, 'root'),
       s('client_id', true),
+      s('check_name_mode', false, 'auto_rename', ['auto_rename', 'ignore', 'refuse', 'overwrite']),
+      s('upload_mode', false, 'serial', ['serial', 'parallel']),
       secret('client_secret'),
       secret('refresh_token'),
     ],
@@ -109,3 +111,17 @@ export const SETTINGS: EngineSettings = {
   retry_base_ms: 500,
   job_attempts: 3,
 };
+
+/** `listJobsPage` over a fixed list of jobs (in id order). */
+export function pagesOf(jobs: JobView[]) {
+  return async (afterId: number, limit: number): Promise<JobView[]> => {
+    let lo = 0;
+    let hi = jobs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (jobs[mid].id <= afterId) lo = mid + 1;
+      else hi = mid;
+    }
+    return jobs.slice(lo, lo + limit);
+  };
+}

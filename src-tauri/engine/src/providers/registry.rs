@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::accounts::{Account, Accounts, ProviderKind};
 use crate::creds::Secret;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use super::Provider;
 
@@ -40,11 +40,5 @@ pub fn build(ctx: Context) -> Result<Arc<dyn Provider>> {
         ProviderKind::Dingtalk => Arc::new(super::dingtalk::Dingtalk::new(&ctx)?),
         ProviderKind::Feishu => Arc::new(super::feishu::Feishu::new(&ctx)?),
         ProviderKind::Pds => Arc::new(super::pds::Pds::new(ctx)?),
-        other => {
-            return Err(Error::Unsupported(format!(
-                "uploading to {} accounts is not available in this build yet",
-                other.as_str()
-            )))
-        }
     })
 }

@@ -150,6 +150,12 @@ impl Queue {
 
     /// Adds jobs in one transaction; returns their ids in order.
     pub fn enqueue(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        self.enqueue_with(jobs, |_, _| Ok(()))
+    }
+
+    /// Adds jobs and, in the same transaction, whatever `also` records about them (a watched
+    /// folder's file records), so neither can exist without the other.
+    pub fn enqueue_with(&self, jobs: &[NewJob], also: impl FnOnce(&rusqlite::Transaction<'_>, &[i64]) -> Result<()>) -> Result<Vec<i64>> {
         let mut conn = self.store.conn();
         let tx = conn.transaction()?;
         let mut ids = Vec::with_capacity(jobs.len());
@@ -173,6 +179,7 @@ impl Queue {
                 ids.push(tx.last_insert_rowid());
             }
         }
+        also(&tx, &ids)?;
         tx.commit()?;
         Ok(ids)
     }

@@ -195,6 +195,7 @@ fn pages_and_picked_views_match_the_full_list() {
     let (_d, q) = queue();
     let ids: Vec<i64> = (0..7).map(|_| job(&q)).collect();
     let parts: Vec<PartSpec> = (1..=3).map(|n| PartSpec { number: n, offset: (n as u64 - 1) * 4, length: 4, count: 3 }).collect();
+    q.start_uploading(ids[2]).unwrap();
     q.plan(ids[2], &serde_json::json!({}), 4, &parts).unwrap();
     q.part_start(ids[2], 1).unwrap();
     q.part_ack(ids[2], &PartReceipt { number: 1, ..Default::default() }).unwrap();

@@ -23,6 +23,8 @@ use crate::Ferry;
 const TICK: Duration = Duration::from_millis(500);
 /// How often a watch without platform events rescans its tree.
 const POLL_EVERY: Duration = Duration::from_secs(30);
+/// Files queued per transaction.
+const BATCH: usize = 1000;
 
 type Event = (i64, notify::Result<notify::Event>);
 type VersionKey = (u64, i64, Option<u64>);
@@ -288,6 +290,9 @@ impl WatchService {
             a.next_scan = Some(Instant::now() + POLL_EVERY);
         }
         a.detail = Some(notes.join("; "));
+        if let Err(e) = self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), a.tracker.len()) {
+            tracing::warn!(watch = a.watch.id, "cannot record the status: {e}");
+        }
 
         // Catch-up: files already settled (older than the quiet period) go now; the rest
         // wait in the tracker like any new file.
@@ -312,6 +317,10 @@ impl WatchService {
     /// Queues settled files that are new or changed versions; renames inside the tree and
     /// versions another watch already queued are only recorded.
     fn enqueue(&self, a: &mut Active, ready: Vec<(PathBuf, Identity)>) -> Result<()> {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let siblings = self.watches.has_siblings(a.watch.id, a.watch.account_id)?;
         let mut jobs = Vec::new();
         let mut versions = Vec::new();
         for (path, identity) in ready {
@@ -329,7 +338,7 @@ impl WatchService {
                     continue;
                 }
             }
-            if self.watches.queued_elsewhere(a.watch.id, a.watch.account_id, &path, &identity)? {
+            if siblings && self.watches.queued_elsewhere(a.watch.id, a.watch.account_id, &path, &identity)? {
                 continue;
             }
             let rel = path.strip_prefix(&a.dir).unwrap_or(&path);
@@ -342,14 +351,21 @@ impl WatchService {
         if jobs.is_empty() {
             return Ok(());
         }
-        let ids = self.queue.enqueue(&jobs)?;
-        for (id, (path, identity)) in ids.into_iter().zip(versions) {
-            self.watches.record_queued(a.watch.id, &path, &identity, id)?;
-            tracing::info!(watch = a.watch.id, job = id, file = %path.display(), "queued from a watched folder");
-            a.by_version.insert(key(&identity), path.clone());
-            a.records.insert(path, Record { identity, job_id: Some(id), state: "queued".into() });
+        let watch = a.watch.id;
+        // Batches: one transaction per batch keeps the store free for the window meanwhile.
+        for (jobs, versions) in jobs.chunks(BATCH).zip(versions.chunks(BATCH)) {
+            let mut queued: Vec<(PathBuf, Identity, i64)> = Vec::new();
+            self.queue.enqueue_with(jobs, |tx, ids| {
+                queued = versions.iter().cloned().zip(ids).map(|((p, v), id)| (p, v, *id)).collect();
+                Watches::record_queued(tx, watch, &queued)
+            })?;
+            tracing::info!(watch, files = queued.len(), "queued from a watched folder");
+            for (path, identity, id) in queued {
+                a.by_version.insert(key(&identity), path.clone());
+                a.records.insert(path, Record { identity, job_id: Some(id), state: "queued".into() });
+            }
+            (self.wake)();
         }
-        (self.wake)();
         Ok(())
     }
 

@@ -204,15 +204,31 @@ impl Watches {
         Ok(n > 0)
     }
 
-    /// Records that `p` (this version) was queued as `job`.
-    pub fn record_queued(&self, watch: i64, p: &Path, id: &Identity, job: i64) -> Result<()> {
-        self.store.conn().execute(
-            "INSERT INTO watch_files (watch_id, path, size, mtime_ns, inode, job_id, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued')
-             ON CONFLICT (watch_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                 inode = excluded.inode, job_id = excluded.job_id, state = 'queued'",
-            params![watch, bytes(p), id.size as i64, id.mtime_ns, id.inode.map(|i| i as i64), job],
-        )?;
+    /// Records that each file (this version) was queued as its job, inside the transaction
+    /// that queues the jobs.
+    pub fn record_queued(tx: &rusqlite::Transaction<'_>, watch: i64, queued: &[(PathBuf, Identity, i64)]) -> Result<()> {
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO watch_files (watch_id, path, size, mtime_ns, inode, job_id, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued')
+                 ON CONFLICT (watch_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+                     inode = excluded.inode, job_id = excluded.job_id, state = 'queued'",
+            )?;
+            for (p, id, job) in queued {
+                stmt.execute(params![watch, bytes(p), id.size as i64, id.mtime_ns, id.inode.map(|i| i as i64), job])?;
+            }
+        }
         Ok(())
+    }
+
+    /// Whether another enabled watch uploads to the same account (then versions are checked
+    /// across watches, so overlapping trees do not upload a file twice).
+    pub fn has_siblings(&self, watch: i64, account_id: i64) -> Result<bool> {
+        let n: i64 = self.store.conn().query_row(
+            "SELECT COUNT(*) FROM watches WHERE id != ?1 AND account_id = ?2",
+            params![watch, account_id],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// A file was renamed or moved inside the tree: its record follows it.

@@ -92,15 +92,23 @@ impl Gateway {
                 (t.value.clone(), false)
             }
             _ => {
-                let value = format!("mocktok{}", errors::next_request_id().replace('-', "").to_lowercase());
-                *token = Some(Token { value: value.clone(), expires: now + ttl });
+                let value = format!(
+                    "mocktok{}",
+                    errors::next_request_id().replace('-', "").to_lowercase()
+                );
+                *token = Some(Token {
+                    value: value.clone(),
+                    expires: now + ttl,
+                });
                 (value, true)
             }
         }
     }
 
     fn check_token(&self, presented: Option<&str>) -> Result<(), Refusal> {
-        let presented = presented.filter(|t| !t.is_empty()).ok_or(Refusal::Missing)?;
+        let presented = presented
+            .filter(|t| !t.is_empty())
+            .ok_or(Refusal::Missing)?;
         match self.token.lock().as_ref() {
             Some(t) if t.value == presented => {
                 if t.expires > Instant::now() {
@@ -120,7 +128,10 @@ impl Gateway {
         let mut calls = self.calls.lock();
         let window = calls.entry(api).or_default();
         let now = Instant::now();
-        while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
             window.pop_front();
         }
         if window.len() >= limit as usize {
@@ -143,7 +154,12 @@ impl Gateway {
 
 impl App {
     /// Runs the gateway's checks for one call; returns the operator's unionId.
-    pub(crate) fn admit(&self, api: Api, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<String, ApiError> {
+    pub(crate) fn admit(
+        &self,
+        api: Api,
+        headers: &HeaderMap,
+        query: &HashMap<String, String>,
+    ) -> Result<String, ApiError> {
         let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok());
         if let Err(why) = self.gateway.check_token(token) {
             self.stats.update(|s| {
@@ -176,7 +192,10 @@ impl App {
             return Err(ApiError::param("unionId is mandatory for this action."));
         }
         if !self.cfg.members.iter().any(|m| m == union_id) {
-            let message = format!("unionId {union_id} has no permission on space {}", self.cfg.space_id);
+            let message = format!(
+                "unionId {union_id} has no permission on space {}",
+                self.cfg.space_id
+            );
             return Err(ApiError::new(errors::NO_PRIVILEDGE, message));
         }
         Ok(union_id.to_owned())
@@ -187,9 +206,15 @@ impl App {
         let json_type = headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
         if !json_type {
-            return Err(ApiError::param("body is mandatory (Content-Type must be application/json)"));
+            return Err(ApiError::param(
+                "body is mandatory (Content-Type must be application/json)",
+            ));
         }
         if body.is_empty() {
             return Ok(json!({}));
@@ -203,7 +228,11 @@ impl App {
 }
 
 /// `POST /v1.0/oauth2/accessToken` (§1a).
-pub(crate) async fn access_token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn access_token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match issue_token(&app, &headers, &body) {
         Ok(v) => Json(v).into_response(),
         Err(e) => {
@@ -219,14 +248,22 @@ fn issue_token(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Value, Ap
         app.stats.update(|s| s.qps_refusals += 1);
         return Err(ApiError::code(errors::QPS_LIMIT_APP_API));
     }
-    let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let (key, secret) = (field("appKey"), field("appSecret"));
     if key.is_empty() || secret.is_empty() {
         return Err(ApiError::param("appKey and appSecret are mandatory"));
     }
     if key != app.cfg.app_key || secret != app.cfg.app_secret {
         // Third-party observation (§1a): HTTP 400 with this code.
-        let e = ApiError { status: 400, ..ApiError::new(errors::PERMISSION_DENIED, "不合法的appSecret") };
+        let e = ApiError {
+            status: 400,
+            ..ApiError::new(errors::PERMISSION_DENIED, "不合法的appSecret")
+        };
         return Err(e);
     }
     let ttl = app.cfg.token_ttl;

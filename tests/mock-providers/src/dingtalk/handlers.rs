@@ -28,7 +28,13 @@ fn answer(app: &App, r: Result<Value, ApiError>) -> Response {
 }
 
 /// `POST /v1.0/storage/spaces/{spaceId}/files/multiPartUploadInfos/init` (§2).
-pub(crate) async fn init(State(app): State<Arc<App>>, Path(space): Path<String>, Query(q): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn init(
+    State(app): State<Arc<App>>,
+    Path(space): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let r = async {
         app.admit(Api::InitMultipart, &headers, &q)?;
         let body = app.json_body(&headers, &body)?;
@@ -44,11 +50,19 @@ pub(crate) async fn init(State(app): State<Arc<App>>, Path(space): Path<String>,
 }
 
 /// `POST /v1.0/storage/spaces/files/multiPartUploadInfos/query` (§3).
-pub(crate) async fn part_infos(State(app): State<Arc<App>>, Query(q): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn part_infos(
+    State(app): State<Arc<App>>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let r = async {
         app.admit(Api::PartInfos, &headers, &q)?;
         let body = app.json_body(&headers, &body)?;
-        let key = body.get("uploadKey").and_then(Value::as_str).unwrap_or_default();
+        let key = body
+            .get("uploadKey")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if key.is_empty() {
             return Err(ApiError::upload_key("uploadKey is mandatory"));
         }
@@ -75,7 +89,13 @@ pub(crate) async fn part_infos(State(app): State<Arc<App>>, Query(q): Params, he
 }
 
 /// `POST /v1.0/storage/spaces/{spaceId}/files/uploadInfos/query` (§6).
-pub(crate) async fn upload_info(State(app): State<Arc<App>>, Path(space): Path<String>, Query(q): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn upload_info(
+    State(app): State<Arc<App>>,
+    Path(space): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let r = async {
         app.admit(Api::UploadInfo, &headers, &q)?;
         let body = app.json_body(&headers, &body)?;
@@ -83,11 +103,20 @@ pub(crate) async fn upload_info(State(app): State<Arc<App>>, Path(space): Path<S
         match body.get("protocol").and_then(Value::as_str) {
             Some("HEADER_SIGNATURE") => {}
             None => return Err(ApiError::param("protocol is mandatory")),
-            Some(p) => return Err(ApiError::new(errors::PROTOCOL_NOT_SUPPORTED, format!("upload protocol {p} is not supported"))),
+            Some(p) => {
+                return Err(ApiError::new(
+                    errors::PROTOCOL_NOT_SUPPORTED,
+                    format!("upload protocol {p} is not supported"),
+                ))
+            }
         }
         match body.get("multipart") {
             None | Some(Value::Bool(false)) => {}
-            Some(Value::Bool(true)) => return Err(ApiError::param("multipart=true is deprecated: use InitMultipartFileUpload")),
+            Some(Value::Bool(true)) => {
+                return Err(ApiError::param(
+                    "multipart=true is deprecated: use InitMultipartFileUpload",
+                ))
+            }
             Some(_) => return Err(ApiError::param("multipart must be a boolean")),
         }
         let option = body.get("option").cloned().unwrap_or(Value::Null);
@@ -106,7 +135,13 @@ pub(crate) async fn upload_info(State(app): State<Arc<App>>, Path(space): Path<S
 }
 
 /// `POST /v1.0/storage/spaces/{spaceId}/files/commit` (§5).
-pub(crate) async fn commit(State(app): State<Arc<App>>, Path(space): Path<String>, Query(q): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn commit(
+    State(app): State<Arc<App>>,
+    Path(space): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let r = async {
         app.admit(Api::Commit, &headers, &q)?;
         let body = app.json_body(&headers, &body)?;
@@ -197,8 +232,14 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
     if name.is_empty() {
         return Err(ApiError::param("name is mandatory"));
     }
-    if name.chars().any(|c| matches!(c, '\t' | '*' | '"' | '<' | '>' | '|')) || name.ends_with('.') {
-        return Err(ApiError::param(format!("name {name} is invalid: it must not contain tab * \" < > | nor end with '.'")));
+    if name
+        .chars()
+        .any(|c| matches!(c, '\t' | '*' | '"' | '<' | '>' | '|'))
+        || name.ends_with('.')
+    {
+        return Err(ApiError::param(format!(
+            "name {name} is invalid: it must not contain tab * \" < > | nor end with '.'"
+        )));
     }
     Ok(name.to_owned())
 }
@@ -213,7 +254,10 @@ impl App {
 
     fn check_parent(&self, parent: &str) -> Result<(), ApiError> {
         if parent != "0" && !self.cfg.folders.iter().any(|f| f == parent) {
-            return Err(ApiError::param(format!("parentId {parent} does not exist in space {}", self.cfg.space_id)));
+            return Err(ApiError::param(format!(
+                "parentId {parent} does not exist in space {}",
+                self.cfg.space_id
+            )));
         }
         Ok(())
     }
@@ -228,27 +272,52 @@ impl App {
         }
         match option.get("storageDriver").and_then(Value::as_str) {
             None | Some("DINGTALK") => {}
-            Some(d) => return Err(ApiError::param(format!("storageDriver {d} is not supported"))),
+            Some(d) => {
+                return Err(ApiError::param(format!(
+                    "storageDriver {d} is not supported"
+                )))
+            }
         }
         if let Some(region) = option.get("preferRegion").and_then(Value::as_str) {
-            if !["ZHANGJIAKOU", "SHENZHEN", "SHANGHAI", "SINGAPORE", "UNKNOWN"].contains(&region) {
+            if ![
+                "ZHANGJIAKOU",
+                "SHENZHEN",
+                "SHANGHAI",
+                "SINGAPORE",
+                "UNKNOWN",
+            ]
+            .contains(&region)
+            {
                 return Err(ApiError::param(format!("preferRegion {region} is unknown")));
             }
         }
-        let Some(pre) = option.get("preCheckParam") else { return Ok(()) };
+        let Some(pre) = option.get("preCheckParam") else {
+            return Ok(());
+        };
         let parent = pre.get("parentId").and_then(Value::as_str).unwrap_or("0");
         self.check_parent(parent)?;
         if let Some(name) = pre.get("name") {
             let name = check_name(name.as_str())?;
             if self.store.find(&self.cfg.space_id, parent, &name).is_some() {
-                return Err(ApiError::new(errors::FILE_EXISTS, format!("a file named {name} already exists in folder {parent}")));
+                return Err(ApiError::new(
+                    errors::FILE_EXISTS,
+                    format!("a file named {name} already exists in folder {parent}"),
+                ));
             }
         }
         if let Some(size) = pre.get("size") {
-            let size = size.as_u64().ok_or_else(|| ApiError::param("preCheckParam.size must be a non-negative integer"))?;
+            let size = size.as_u64().ok_or_else(|| {
+                ApiError::param("preCheckParam.size must be a non-negative integer")
+            })?;
             if let Some(cap) = self.cfg.capacity {
                 if self.store.bytes_stored() + size > cap {
-                    return Err(ApiError::new(errors::SPACE_QUOTA_EXCEEDED, format!("space {} has no room for {size} more bytes", self.cfg.space_id)));
+                    return Err(ApiError::new(
+                        errors::SPACE_QUOTA_EXCEEDED,
+                        format!(
+                            "space {} has no room for {size} more bytes",
+                            self.cfg.space_id
+                        ),
+                    ));
                 }
             }
         }
@@ -258,13 +327,27 @@ impl App {
     /// `partNumbers`: 1..=30 ids, each in 1..=max_parts, no repeats (§3).
     fn part_numbers(&self, v: Option<&Value>) -> Result<Vec<u32>, ApiError> {
         let bad = |m: String| ApiError::new(errors::PARAM_ERROR_PART_NUMBERS, m);
-        let list = v.and_then(Value::as_array).ok_or_else(|| bad("partNumbers is mandatory".into()))?;
+        let list = v
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("partNumbers is mandatory".into()))?;
         if list.is_empty() || list.len() > self.cfg.max_batch {
-            return Err(bad(format!("partNumbers must hold 1..={} numbers, got {}", self.cfg.max_batch, list.len())));
+            return Err(bad(format!(
+                "partNumbers must hold 1..={} numbers, got {}",
+                self.cfg.max_batch,
+                list.len()
+            )));
         }
         let mut out = Vec::with_capacity(list.len());
         for n in list {
-            let n = n.as_u64().filter(|n| (1..=self.cfg.max_parts as u64).contains(n)).ok_or_else(|| bad(format!("part number {n} is outside 1..={}", self.cfg.max_parts)))?;
+            let n = n
+                .as_u64()
+                .filter(|n| (1..=self.cfg.max_parts as u64).contains(n))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "part number {n} is outside 1..={}",
+                        self.cfg.max_parts
+                    ))
+                })?;
             if out.contains(&(n as u32)) {
                 return Err(bad(format!("part number {n} is repeated")));
             }

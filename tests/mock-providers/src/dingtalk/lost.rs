@@ -79,6 +79,10 @@ pub(crate) async fn control(State(app): State<Arc<App>>, body: Bytes) -> Respons
             app.lost.add(&r.path, r.times);
             Json(serde_json::json!({ "ok": true })).into_response()
         }
-        Err(e) => (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.to_string() }))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        )
+            .into_response(),
     }
 }

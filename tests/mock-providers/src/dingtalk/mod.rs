@@ -40,10 +40,11 @@ use crate::server::{self, ServerHandle};
 use crate::sink;
 
 pub use errors::{
-    default_message, status_of, API_COUNT_LIMIT_ORG, DOCUMENTED, FILE_EXISTS, INVALID_AUTHENTICATION,
-    IP_BAN_PAGE, IP_NOT_IN_WHITELIST, NO_PRIVILEDGE, OPERATION_TIMEOUT, PARAM_ERROR,
-    PARAM_ERROR_PART_NUMBERS, PARAM_ERROR_UPLOAD_KEY, PERMISSION_DENIED, QPS_LIMIT_API,
-    QPS_LIMIT_APP_API, SERVICE_UNAVAILABLE, SPACE_QUOTA_EXCEEDED, SYSTEM_ERROR, UNKNOWN_ERROR,
+    default_message, status_of, API_COUNT_LIMIT_ORG, DOCUMENTED, FILE_EXISTS,
+    INVALID_AUTHENTICATION, IP_BAN_PAGE, IP_NOT_IN_WHITELIST, NO_PRIVILEDGE, OPERATION_TIMEOUT,
+    PARAM_ERROR, PARAM_ERROR_PART_NUMBERS, PARAM_ERROR_UPLOAD_KEY, PERMISSION_DENIED,
+    QPS_LIMIT_API, QPS_LIMIT_APP_API, SERVICE_UNAVAILABLE, SPACE_QUOTA_EXCEEDED, SYSTEM_ERROR,
+    UNKNOWN_ERROR,
 };
 pub use stats::Stats;
 pub use store::StoredFile;
@@ -257,6 +258,12 @@ impl DingtalkMock {
 
     pub fn stats(&self) -> Stats {
         self.app.stats.snapshot(self.app.faults.fired_total())
+    }
+
+    /// Every PUT the storage host accepted, in order: (when, uploadKey, part number; 0 = a
+    /// single-shot file).
+    pub fn accepted_puts(&self) -> Vec<(std::time::Instant, String, u32)> {
+        self.app.stats.accepted()
     }
 
     /// Files in the space, in creation order (hashes each on first call: may block).

@@ -53,13 +53,21 @@ impl App {
         let date = httpdate::fmt_http_date(SystemTime::now());
         let signature = {
             let mut mac = Hmac::<Sha1>::new_from_slice(SIGNING_SECRET).expect("any key length");
-            mac.update(format!("PUT\n{key}\n{part}\n{date}\n{}", super::store::next_seq()).as_bytes());
+            mac.update(
+                format!("PUT\n{key}\n{part}\n{date}\n{}", super::store::next_seq()).as_bytes(),
+            );
             BASE64.encode(mac.finalize().into_bytes())
         };
         let headers = vec![
-            ("Authorization".to_owned(), format!("OSS {ACCESS_KEY_ID}:{signature}")),
+            (
+                "Authorization".to_owned(),
+                format!("OSS {ACCESS_KEY_ID}:{signature}"),
+            ),
             ("x-oss-date".to_owned(), date),
-            ("x-oss-content-sha256".to_owned(), "UNSIGNED-PAYLOAD".to_owned()),
+            (
+                "x-oss-content-sha256".to_owned(),
+                "UNSIGNED-PAYLOAD".to_owned(),
+            ),
         ];
         let grant = Grant {
             key: key.to_owned(),
@@ -76,7 +84,10 @@ impl App {
             .take(self.cfg.urls_per_part.clamp(1, 10))
             .map(|p| format!("{base}{p}?Signature={token}"))
             .collect();
-        let headers: serde_json::Map<String, Value> = headers.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        let headers: serde_json::Map<String, Value> = headers
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
         json!({
             "resourceUrls": urls,
             "headers": headers,
@@ -101,10 +112,17 @@ pub(crate) async fn put_object(
             return refusal;
         }
     };
-    let Some(length) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) else {
+    let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    else {
         crate::body::drain(body).await;
         app.stats.update(|s| s.puts_refused += 1);
-        return oss_error(StatusCode::LENGTH_REQUIRED, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+        return oss_error(
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLength",
+            "You must provide the Content-Length HTTP header.",
+        );
     };
     let (temp, size, etag) = match receive(&app, body).await {
         Some(r) => r,
@@ -112,12 +130,28 @@ pub(crate) async fn put_object(
     };
     if size != length {
         app.stats.update(|s| s.puts_refused += 1);
-        return oss_error(StatusCode::BAD_REQUEST, "IncompleteBody", "The request body is shorter than Content-Length.");
+        return oss_error(
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            "The request body is shorter than Content-Length.",
+        );
     }
     match app.store.put_part(&grant.key, grant.part, temp, size) {
         Ok(()) => {}
-        Err(None) => return oss_error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist."),
-        Err(Some(e)) => return oss_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e.to_string()),
+        Err(None) => {
+            return oss_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            )
+        }
+        Err(Some(e)) => {
+            return oss_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                &e.to_string(),
+            )
+        }
     }
     app.stats.put_ok(&grant.key, grant.part, size);
     let mut resp = StatusCode::OK.into_response();
@@ -129,22 +163,42 @@ pub(crate) async fn put_object(
 
 /// The request's grant, if its signature is valid, unexpired and its headers are exactly
 /// the signed ones.
-fn check(app: &App, query: &HashMap<String, String>, headers: &HeaderMap) -> Result<Grant, Response> {
+#[allow(clippy::result_large_err)] // the refusal is the answer itself, built once per PUT
+fn check(
+    app: &App,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Grant, Response> {
     let refuse = |code: &str, message: &str| {
         app.stats.update(|s| s.puts_refused += 1);
         oss_error(StatusCode::FORBIDDEN, code, message)
     };
-    let signature = query.get("Signature").map(String::as_str).unwrap_or_default();
+    let signature = query
+        .get("Signature")
+        .map(String::as_str)
+        .unwrap_or_default();
     let Some(grant) = app.grants.by_signature.lock().get(signature).cloned() else {
         return Err(refuse("AccessDenied", "The signature is not recognised."));
     };
     if Instant::now() >= grant.expires {
         app.stats.update(|s| s.puts_expired += 1);
-        return Err(oss_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired."));
+        return Err(oss_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Request has expired.",
+        ));
     }
     for (k, v) in &grant.headers {
-        if headers.get(k.as_str()).and_then(|h| h.to_str().ok()) != Some(v.as_str()) {
-            return Err(refuse("SignatureDoesNotMatch", &format!("The signed header {k} is missing or differs.")));
+        let sent: Vec<&[u8]> = headers
+            .get_all(k.as_str())
+            .iter()
+            .map(|h| h.as_bytes())
+            .collect();
+        if sent != [v.as_bytes()] {
+            return Err(refuse(
+                "SignatureDoesNotMatch",
+                &format!("The signed header {k} is missing or differs."),
+            ));
         }
     }
     if headers.contains_key(header::CONTENT_TYPE) {
@@ -177,6 +231,8 @@ async fn receive(app: &App, body: Body) -> Option<(tempfile::TempPath, u64, Stri
     while let Some(frame) = body.frame().await {
         let frame = frame.ok()?;
         if let Some(data) = frame.data_ref() {
+            app.stats
+                .update(|s| s.put_bytes_arrived += data.len() as u64);
             hasher.update(data);
             out.write_all(data).ok()?;
             size += data.len() as u64;

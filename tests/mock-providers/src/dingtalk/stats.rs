@@ -1,6 +1,7 @@
 //! Counters a test asserts on and prints.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub struct Stats {
     pub puts_ok: u64,
     /// Bytes of accepted PUTs.
     pub put_bytes: u64,
+    /// Body bytes that reached the storage host, from accepted and broken-off PUTs alike.
+    pub put_bytes_arrived: u64,
     /// Accepted PUTs of a part that had already been received once (re-sends).
     pub parts_resent: u64,
     /// PUTs refused because their signature had expired.
@@ -61,6 +64,8 @@ pub(crate) struct StatsRecorder {
     counters: Mutex<Stats>,
     /// (uploadKey, part) → accepted PUTs.
     part_puts: Mutex<HashMap<(String, u32), u64>>,
+    /// When each accepted PUT was accepted: (time, uploadKey, part).
+    accepted: Mutex<Vec<(Instant, String, u32)>>,
 }
 
 impl StatsRecorder {
@@ -77,6 +82,9 @@ impl StatsRecorder {
     }
 
     pub(crate) fn put_ok(&self, key: &str, part: u32, bytes: u64) {
+        self.accepted
+            .lock()
+            .push((Instant::now(), key.to_owned(), part));
         let seen = {
             let mut puts = self.part_puts.lock();
             let n = puts.entry((key.to_owned(), part)).or_default();
@@ -98,8 +106,13 @@ impl StatsRecorder {
         s
     }
 
+    pub(crate) fn accepted(&self) -> Vec<(Instant, String, u32)> {
+        self.accepted.lock().clone()
+    }
+
     pub(crate) fn reset(&self) {
         *self.counters.lock() = Stats::default();
         self.part_puts.lock().clear();
+        self.accepted.lock().clear();
     }
 }

@@ -102,9 +102,17 @@ impl Store {
     pub(crate) fn open(data_dir: Option<PathBuf>, ttl: Option<Duration>) -> io::Result<Self> {
         let root = match data_dir {
             Some(dir) => DataRoot::Dir(dir),
-            None => DataRoot::Temp(tempfile::Builder::new().prefix("ferry-mock-dingtalk-").tempdir()?),
+            None => DataRoot::Temp(
+                tempfile::Builder::new()
+                    .prefix("ferry-mock-dingtalk-")
+                    .tempdir()?,
+            ),
         };
-        let store = Store { root, ttl, inner: Mutex::new(Inner::default()) };
+        let store = Store {
+            root,
+            ttl,
+            inner: Mutex::new(Inner::default()),
+        };
         for sub in ["incoming", "uploads", "files"] {
             fs::create_dir_all(store.root().join(sub))?;
         }
@@ -128,7 +136,13 @@ impl Store {
         let key = format!("hwHPAAAA{}{seq:06}", opaque(12));
         let dir = self.root().join("uploads").join(&key);
         fs::create_dir_all(&dir).map_err(ApiError::system)?;
-        let upload = Upload { kind, created: Instant::now(), dir, parts: BTreeMap::new(), committed: None };
+        let upload = Upload {
+            kind,
+            created: Instant::now(),
+            dir,
+            parts: BTreeMap::new(),
+            committed: None,
+        };
         self.inner.lock().uploads.insert(key.clone(), upload);
         Ok(key)
     }
@@ -138,24 +152,37 @@ impl Store {
         let mut inner = self.inner.lock();
         let upload = self.live(&mut inner, key)?;
         if upload.kind != UploadKind::Multipart {
-            return Err(ApiError::upload_key(format!("uploadKey {key} is not a multipart upload")));
+            return Err(ApiError::upload_key(format!(
+                "uploadKey {key} is not a multipart upload"
+            )));
         }
         Ok(())
     }
 
     /// Stores part `n` (0 = the single-shot object), replacing an earlier copy.
     /// `Err(None)` = no such upload.
-    pub(crate) fn put_part(&self, key: &str, n: u32, data: TempPath, size: u64) -> Result<(), Option<io::Error>> {
+    pub(crate) fn put_part(
+        &self,
+        key: &str,
+        n: u32,
+        data: TempPath,
+        size: u64,
+    ) -> Result<(), Option<io::Error>> {
         let mut inner = self.inner.lock();
         let upload = self.live(&mut inner, key).map_err(|_| None)?;
-        data.persist(upload.part_path(n)).map_err(|e| Some(e.error))?;
+        data.persist(upload.part_path(n))
+            .map_err(|e| Some(e.error))?;
         upload.parts.insert(n, size);
         Ok(())
     }
 
     /// What committing `key` would store; checks the part layout of a first commit.
     /// Returns (content, already committed before).
-    pub(crate) fn content(&self, key: &str, rules: &PartRules) -> Result<(Content, bool), ApiError> {
+    pub(crate) fn content(
+        &self,
+        key: &str,
+        rules: &PartRules,
+    ) -> Result<(Content, bool), ApiError> {
         let mut inner = self.inner.lock();
         let upload = self.live(&mut inner, key)?;
         if let Some((path, size)) = &upload.committed {
@@ -164,7 +191,9 @@ impl Store {
         let parts = match upload.kind {
             UploadKind::Single => {
                 if !upload.parts.contains_key(&0) {
-                    return Err(ApiError::param(format!("no file content has been uploaded for uploadKey {key}")));
+                    return Err(ApiError::param(format!(
+                        "no file content has been uploaded for uploadKey {key}"
+                    )));
                 }
                 vec![upload.part_path(0)]
             }
@@ -187,7 +216,10 @@ impl Store {
 
     /// Concatenates parts into a new content file (blocking: run off the runtime).
     pub(crate) fn assemble(&self, parts: &[PathBuf]) -> io::Result<(PathBuf, u64)> {
-        let dest = self.root().join("files").join(format!("{}.bin", next_seq()));
+        let dest = self
+            .root()
+            .join("files")
+            .join(format!("{}.bin", next_seq()));
         let mut out = fs::File::create(&dest)?;
         let mut size = 0;
         for p in parts {
@@ -213,19 +245,31 @@ impl Store {
     /// A name not taken in `parent`: `name(1).ext`, `name(2).ext`, … (as DingTalk renames).
     pub(crate) fn free_name(&self, parent: &str, name: &str) -> String {
         let inner = self.inner.lock();
-        let taken = |n: &str| inner.files.iter().any(|d| {
-            let d = d.lock();
-            d.parent_id == parent && d.name == n
-        });
+        let taken = |n: &str| {
+            inner.files.iter().any(|d| {
+                let d = d.lock();
+                d.parent_id == parent && d.name == n
+            })
+        };
         let (stem, ext) = match name.rfind('.') {
             Some(i) if i > 0 => (&name[..i], &name[i..]),
             _ => (name, ""),
         };
-        (1..).map(|i| format!("{stem}({i}){ext}")).find(|n| !taken(n)).expect("some name is free")
+        (1..)
+            .map(|i| format!("{stem}({i}){ext}"))
+            .find(|n| !taken(n))
+            .expect("some name is free")
     }
 
     /// Adds a new file; returns its dentry.
-    pub(crate) fn create(&self, space: &str, parent: &str, name: &str, path: PathBuf, size: u64) -> Value {
+    pub(crate) fn create(
+        &self,
+        space: &str,
+        parent: &str,
+        name: &str,
+        path: PathBuf,
+        size: u64,
+    ) -> Value {
         let now = iso_now();
         let seq = next_seq();
         let d = Dentry {
@@ -246,7 +290,14 @@ impl Store {
     }
 
     /// Replaces the content of the file named `name` in `parent`; returns its dentry.
-    pub(crate) fn overwrite(&self, space: &str, parent: &str, name: &str, path: PathBuf, size: u64) -> Option<Value> {
+    pub(crate) fn overwrite(
+        &self,
+        space: &str,
+        parent: &str,
+        name: &str,
+        path: PathBuf,
+        size: u64,
+    ) -> Option<Value> {
         let inner = self.inner.lock();
         let d = inner.files.iter().find(|d| {
             let d = d.lock();
@@ -273,7 +324,10 @@ impl Store {
                     name: d.name.clone(),
                     size: d.size,
                     version: d.version,
-                    sha1_hex: d.sha1.get_or_init(|| sha1_file(&d.path).unwrap_or_default()).clone(),
+                    sha1_hex: d
+                        .sha1
+                        .get_or_init(|| sha1_file(&d.path).unwrap_or_default())
+                        .clone(),
                 }
             })
             .collect()
@@ -297,7 +351,11 @@ impl Store {
     /// The upload under `key`, unless unknown or expired (`paramError.uploadKey`).
     fn live<'a>(&self, inner: &'a mut Inner, key: &str) -> Result<&'a mut Upload, ApiError> {
         let expired = match inner.uploads.get(key) {
-            None => return Err(ApiError::upload_key(format!("uploadKey {key} is invalid or has expired"))),
+            None => {
+                return Err(ApiError::upload_key(format!(
+                    "uploadKey {key} is invalid or has expired"
+                )))
+            }
             Some(u) => self.ttl.is_some_and(|ttl| u.created.elapsed() > ttl),
         };
         if expired {
@@ -306,7 +364,10 @@ impl Store {
             }
             return Err(ApiError::upload_key(format!("uploadKey {key} has expired")));
         }
-        inner.uploads.get_mut(key).ok_or_else(|| ApiError::upload_key("uploadKey not found"))
+        inner
+            .uploads
+            .get_mut(key)
+            .ok_or_else(|| ApiError::upload_key("uploadKey not found"))
     }
 }
 
@@ -314,10 +375,14 @@ impl Store {
 /// [min_part, max_part]; the last at most S (and at least min_part unless allowed smaller).
 pub(crate) fn check_parts(sizes: &BTreeMap<u32, u64>, rules: &PartRules) -> Result<(), ApiError> {
     let Some((&last, &last_size)) = sizes.last_key_value() else {
-        return Err(ApiError::param("no part has been uploaded for this uploadKey"));
+        return Err(ApiError::param(
+            "no part has been uploaded for this uploadKey",
+        ));
     };
     if let Some(missing) = (1..=last).find(|n| !sizes.contains_key(n)) {
-        return Err(ApiError::param(format!("part {missing} is missing (highest part received is {last})")));
+        return Err(ApiError::param(format!(
+            "part {missing} is missing (highest part received is {last})"
+        )));
     }
     if last == 1 {
         return Ok(());
@@ -333,10 +398,15 @@ pub(crate) fn check_parts(sizes: &BTreeMap<u32, u64>, rules: &PartRules) -> Resu
         return Err(ApiError::param(format!("part {n} is {size} bytes but part 1 is {s}: every part but the last must have the same size")));
     }
     if last_size > s {
-        return Err(ApiError::param(format!("the last part ({last}) is {last_size} bytes, larger than the {s}-byte parts before it")));
+        return Err(ApiError::param(format!(
+            "the last part ({last}) is {last_size} bytes, larger than the {s}-byte parts before it"
+        )));
     }
     if last_size < rules.min_part && !rules.small_last_part {
-        return Err(ApiError::param(format!("the last part is {last_size} bytes, below the {}-byte minimum", rules.min_part)));
+        return Err(ApiError::param(format!(
+            "the last part is {last_size} bytes, below the {}-byte minimum",
+            rules.min_part
+        )));
     }
     Ok(())
 }
@@ -360,11 +430,18 @@ fn dentry_json(space: &str, d: &Dentry) -> Value {
 
 /// ISO-8601 UTC with seconds, e.g. `2024-01-01T10:00:00Z` (the doc's format).
 pub(crate) fn iso_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 → (year, month, day) (H. Hinnant's algorithm).
@@ -395,17 +472,32 @@ pub(crate) fn next_seq() -> u64 {
 pub(crate) fn opaque(len: usize) -> String {
     let mut h = Sha1::new();
     h.update(next_seq().to_le_bytes());
-    h.update(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes());
+    h.update(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_le_bytes(),
+    );
     h.update(std::process::id().to_le_bytes());
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    h.finalize().iter().cycle().take(len).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    h.finalize()
+        .iter()
+        .cycle()
+        .take(len)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const RULES: PartRules = PartRules { min_part: 100, max_part: 1000, small_last_part: true };
+    const RULES: PartRules = PartRules {
+        min_part: 100,
+        max_part: 1000,
+        small_last_part: true,
+    };
 
     fn check(sizes: &[(u32, u64)]) -> bool {
         check_parts(&sizes.iter().copied().collect(), &RULES).is_ok()
@@ -421,7 +513,10 @@ mod tests {
         assert!(!check(&[(1, 99), (2, 1)]));
         assert!(!check(&[(1, 100), (2, 150), (3, 1)]));
         assert!(!check(&[(1, 100), (2, 101)]));
-        let strict = PartRules { small_last_part: false, ..RULES };
+        let strict = PartRules {
+            small_last_part: false,
+            ..RULES
+        };
         assert!(check_parts(&[(1, 100), (2, 1)].into_iter().collect(), &strict).is_err());
     }
 

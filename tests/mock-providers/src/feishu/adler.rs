@@ -35,7 +35,8 @@ impl Adler32 {
     }
 }
 
-pub(crate) fn adler32(bytes: &[u8]) -> u32 {
+#[cfg(test)]
+fn adler32(bytes: &[u8]) -> u32 {
     let mut a = Adler32::default();
     a.update(bytes);
     a.value()

@@ -247,7 +247,7 @@ async fn receive(
         .map_err(|e| io_error(e.error))?;
     let etag = format!(
         "\"{:032X}\"",
-        crate::pds::store::next_seq() as u128 * 0x9E37_79B9_7F4A_7C15 ^ received as u128
+        (crate::pds::store::next_seq() as u128 * 0x9E37_79B9_7F4A_7C15) ^ received as u128
     );
     up.parts.insert(
         part,

@@ -142,7 +142,7 @@ impl App {
             "drive_id": self.cfg.drive_id,
             "file_id": f.file_id,
             "name": f.name,
-            "type": "file",
+            "type": if f.folder { "folder" } else { "file" },
             "parent_file_id": f.parent_file_id,
             "size": blob.map_or(0, |b| b.size),
             "status": f.status,
@@ -445,13 +445,6 @@ fn parts_of(app: &App, f: &Fields, size: u64, parallel: bool) -> Result<PartDecl
 fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
     app.drive(f)?;
     let parent = f.required("parent_file_id")?.to_owned();
-    if parent != "root" && !app.cfg.folders.contains(&parent) {
-        return Err(ApiError::new(
-            404,
-            "NotFound.File",
-            format!("parent_file_id {parent} not found"),
-        ));
-    }
     let name = f.required("name")?.to_owned();
     if name.len() > 1024 || name.contains('/') {
         return Err(ApiError::invalid(
@@ -461,12 +454,7 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
     }
     match f.required("type")? {
         "file" => {}
-        "folder" => {
-            return Err(ApiError::invalid(
-                "InvalidParameterNotSupported.Type",
-                "this mock creates files only",
-            ))
-        }
+        "folder" => return create_folder(app, f, parent, name),
         other => {
             return Err(ApiError::invalid(
                 "InvalidParameter.Type",
@@ -512,6 +500,7 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
     let revision_of = f.str("file_id")?.map(str::to_owned);
 
     let mut inner = app.store.inner.lock();
+    check_parent(app, &inner, &parent)?;
     if let Some(id) = &revision_of {
         if !inner.files.contains_key(id) {
             return Err(ApiError::new(
@@ -529,23 +518,11 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
     }
     let mut name = name;
     if revision_of.is_none() {
-        let taken = |inner: &store::Inner, n: &str| {
-            inner.files.values().any(|e| {
-                e.status == FileStatus::Available && e.parent_file_id == parent && e.name == n
-            })
-        };
+        let taken = |inner: &store::Inner, n: &str| name_taken(inner, &parent, n).is_some();
         if taken(&inner, &name) {
             match mode {
                 "refuse" => {
-                    let existing = inner
-                        .files
-                        .values()
-                        .find(|e| {
-                            e.status == FileStatus::Available
-                                && e.parent_file_id == parent
-                                && e.name == name
-                        })
-                        .expect("taken");
+                    let existing = name_taken(&inner, &parent, &name).expect("taken");
                     app.stats.update(|s| s.creates += 1);
                     let mut v = app.file_json(existing, None);
                     v["exist"] = true.into();
@@ -584,6 +561,7 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
                     file_id.clone(),
                     FileEntry {
                         file_id: file_id.clone(),
+                        folder: false,
                         parent_file_id: parent.clone(),
                         name: name.clone(),
                         status: FileStatus::Available,
@@ -615,6 +593,7 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
             file_id.clone(),
             FileEntry {
                 file_id: file_id.clone(),
+                folder: false,
                 parent_file_id: parent.clone(),
                 name: name.clone(),
                 status: FileStatus::Uploading,
@@ -658,6 +637,72 @@ fn create_file(app: &App, f: &Fields, host: &str) -> Outcome {
         "upload_id": upload_id, "rapid_upload": false, "exist": false, "revision_id": "",
         "part_info_list": parts,
     }))
+}
+
+/// `parent` must be the root, a configured folder, or a folder made by create.
+fn check_parent(app: &App, inner: &store::Inner, parent: &str) -> Result<(), ApiError> {
+    let known = parent == "root"
+        || app.cfg.folders.iter().any(|f| f == parent)
+        || inner.files.get(parent).is_some_and(|e| e.folder);
+    if known {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            404,
+            "NotFound.File",
+            format!("parent_file_id {parent} not found"),
+        ))
+    }
+}
+
+/// The available file or folder called `name` in `parent`.
+fn name_taken<'a>(inner: &'a store::Inner, parent: &str, name: &str) -> Option<&'a FileEntry> {
+    inner
+        .files
+        .values()
+        .find(|e| e.status == FileStatus::Available && e.parent_file_id == parent && e.name == name)
+}
+
+/// `type: folder`: a folder, with the same `check_name_mode` rules as files.
+fn create_folder(app: &App, f: &Fields, parent: String, name: String) -> Outcome {
+    let mode = f.str("check_name_mode")?.unwrap_or("ignore");
+    if !["ignore", "auto_rename", "refuse"].contains(&mode) {
+        return Err(ApiError::invalid(
+            "InvalidParameter.CheckNameMode",
+            format!("check_name_mode {mode} is not ignore, auto_rename or refuse"),
+        ));
+    }
+    let mut inner = app.store.inner.lock();
+    check_parent(app, &inner, &parent)?;
+    let mut name = name;
+    if let Some(existing) = name_taken(&inner, &parent, &name) {
+        match mode {
+            "refuse" => {
+                let mut v = app.file_json(existing, None);
+                v["exist"] = true.into();
+                v["file_name"] = existing.name.clone().into();
+                return Ok(v);
+            }
+            "auto_rename" => name = renamed(&name, |n| name_taken(&inner, &parent, n).is_some()),
+            _ => {}
+        }
+    }
+    let file_id = store::file_id();
+    let entry = FileEntry {
+        file_id: file_id.clone(),
+        folder: true,
+        parent_file_id: parent,
+        name,
+        status: FileStatus::Available,
+        blob: None,
+        rapid: false,
+        created_at: iso8601(std::time::SystemTime::now()),
+        seq: store::next_seq(),
+    };
+    let mut v = app.file_json(&entry, None);
+    v["file_name"] = entry.name.clone().into();
+    inner.files.insert(file_id, entry);
+    Ok(v)
 }
 
 fn part_url_json(app: &App, host: &str, upload_id: &str, n: u32) -> Value {
@@ -820,13 +865,6 @@ async fn complete_upload(app: &Arc<App>, headers: &HeaderMap, body: Body) -> Out
     let (upload, digest) = {
         let mut inner = app.store.inner.lock();
         let up = live_upload(app, &inner, &f)?;
-        if up.in_flight > 0 {
-            return Err(ApiError::new(
-                409,
-                "StateConflict",
-                "parts are still being uploaded",
-            ));
-        }
         if let Some(missing) = (1..=up.count).find(|n| !up.parts.contains_key(n)) {
             return Err(ApiError::invalid(
                 "InvalidPart",

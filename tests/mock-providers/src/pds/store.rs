@@ -38,6 +38,7 @@ pub enum FileStatus {
 
 pub(crate) struct FileEntry {
     pub file_id: String,
+    pub folder: bool,
     pub parent_file_id: String,
     pub name: String,
     pub status: FileStatus,
@@ -51,6 +52,8 @@ pub(crate) struct FileEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PdsFile {
     pub file_id: String,
+    /// A folder (made by a `type: folder` create), not a file.
+    pub folder: bool,
     pub parent_file_id: String,
     pub name: String,
     pub status: FileStatus,
@@ -186,6 +189,7 @@ impl Store {
             .map(|f| {
                 let view = PdsFile {
                     file_id: f.file_id.clone(),
+                    folder: f.folder,
                     parent_file_id: f.parent_file_id.clone(),
                     name: f.name.clone(),
                     status: f.status,

@@ -54,12 +54,21 @@ struct Refused {
 
 impl From<ProviderError> for Refused {
     fn from(error: ProviderError) -> Self {
-        Refused { error, bad_token: false }
+        Refused {
+            error,
+            bad_token: false,
+        }
     }
 }
 
 impl Api {
-    pub fn new(http: reqwest::Client, endpoint: &str, app_key: &str, app_secret: Secret, union_id: &str) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: &str,
+        app_key: &str,
+        app_secret: Secret,
+        union_id: &str,
+    ) -> Self {
         Api {
             http,
             endpoint: endpoint.trim_end_matches('/').to_owned(),
@@ -82,9 +91,14 @@ impl Api {
         let mut retried = false;
         loop {
             let token = self.token().await?;
-            match self.send(Call::Storage, what, path, Some(&token), body).await {
+            match self
+                .send(Call::Storage, what, path, Some(&token), body)
+                .await
+            {
                 Ok(a) => return Ok(a),
-                Err(Refused { bad_token: true, .. }) if !retried => {
+                Err(Refused {
+                    bad_token: true, ..
+                }) if !retried => {
                     tracing::info!("DingTalk refused the access token ({what}); fetching a new one and trying again");
                     self.forget(&token).await;
                     retried = true;
@@ -115,23 +129,66 @@ impl Api {
     }
 
     async fn fetch_token(&self) -> ProviderResult<Token> {
-        let body = serde_json::json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() });
-        let answer = self.send(Call::Token, "getting an access token", TOKEN_PATH, None, &body).await.map_err(|r| r.error)?;
-        let value = answer.body.get("accessToken").and_then(Value::as_str).filter(|t| !t.is_empty());
+        let body =
+            serde_json::json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() });
+        let answer = self
+            .send(
+                Call::Token,
+                "getting an access token",
+                TOKEN_PATH,
+                None,
+                &body,
+            )
+            .await
+            .map_err(|r| r.error)?;
+        let value = answer
+            .body
+            .get("accessToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty());
         let Some(value) = value else {
-            return Err(ProviderError::temporary(ErrorKind::Server, "DingTalk answered the token request without an accessToken"));
+            return Err(ProviderError::temporary(
+                ErrorKind::Server,
+                "DingTalk answered the token request without an accessToken",
+            ));
         };
         // 7200 s in practice (§1a); an absent or silly value gets a short life, not a long one.
-        let lifetime = Duration::from_secs(answer.body.get("expireIn").and_then(Value::as_u64).unwrap_or(60).clamp(1, 86_400));
+        let lifetime = Duration::from_secs(
+            answer
+                .body
+                .get("expireIn")
+                .and_then(Value::as_u64)
+                .unwrap_or(60)
+                .clamp(1, 86_400),
+        );
         let n = self.tokens_fetched.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::info!(lifetime_s = lifetime.as_secs(), fetched = n, "fetched a DingTalk access token");
-        Ok(Token { value: Secret::new(value), expires_at: Instant::now() + lifetime, lifetime })
+        tracing::info!(
+            lifetime_s = lifetime.as_secs(),
+            fetched = n,
+            "fetched a DingTalk access token"
+        );
+        Ok(Token {
+            value: Secret::new(value),
+            expires_at: Instant::now() + lifetime,
+            lifetime,
+        })
     }
 
-    async fn send(&self, call: Call, what: &str, path: &str, token: Option<&Secret>, body: &Value) -> Result<Answer, Refused> {
+    async fn send(
+        &self,
+        call: Call,
+        what: &str,
+        path: &str,
+        token: Option<&Secret>,
+        body: &Value,
+    ) -> Result<Answer, Refused> {
         let what = what.to_owned();
-        let mut url = url::Url::parse(&format!("{}{path}", self.endpoint))
-            .map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("{what}: bad endpoint URL ({e})")))?;
+        let mut url = url::Url::parse(&format!("{}{path}", self.endpoint)).map_err(|e| {
+            ProviderError::new(
+                ErrorKind::InvalidInput,
+                format!("{what}: bad endpoint URL ({e})"),
+            )
+        })?;
         if call == Call::Storage {
             url.query_pairs_mut().append_pair("unionId", &self.union_id);
         }
@@ -139,7 +196,10 @@ impl Api {
         if let Some(t) = token {
             req = req.header("x-acs-dingtalk-access-token", t.expose());
         }
-        let resp = req.send().await.map_err(|e| ProviderError::network(&what, &e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ProviderError::network(&what, &e))?;
         read(call, &what, resp).await
     }
 }
@@ -153,26 +213,57 @@ async fn read(call: Call, what: &str, resp: reqwest::Response) -> Result<Answer,
         .and_then(|v| httpdate::parse_http_date(v.to_str().ok()?).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    let text = resp.text().await.map_err(|e| ProviderError::network(what, &e))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| ProviderError::network(what, &e))?;
     if let Some(minutes) = errors::ban_minutes(&text) {
         return Err(errors::ip_ban(minutes).into());
     }
     if (200..300).contains(&status) {
         return serde_json::from_str(&text)
             .map(|body| Answer { body, server_time })
-            .map_err(|_| ProviderError::temporary(ErrorKind::Server, format!("{what}: unreadable answer (HTTP {status})")).into());
+            .map_err(|_| {
+                ProviderError::temporary(
+                    ErrorKind::Server,
+                    format!("{what}: unreadable answer (HTTP {status})"),
+                )
+                .into()
+            });
     }
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let code = field("code");
     if code.is_empty() {
         return Err(errors::bare(call, status, retry_after).into());
     }
     let mut request_id = field("requestid");
     if request_id.is_empty() {
-        request_id = headers.get("x-acs-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        request_id = headers
+            .get("x-acs-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
     }
-    let error = errors::api(call, status, &code, &field("message"), &request_id, retry_after);
-    let error = ProviderError { message: format!("{what}: {}", error.message), ..error };
-    Err(Refused { bad_token: call == Call::Storage && code == errors::INVALID_AUTHENTICATION, error })
+    let error = errors::api(
+        call,
+        status,
+        &code,
+        &field("message"),
+        &request_id,
+        retry_after,
+    );
+    let error = ProviderError {
+        message: format!("{what}: {}", error.message),
+        ..error
+    };
+    Err(Refused {
+        bad_token: call == Call::Storage && code == errors::INVALID_AUTHENTICATION,
+        error,
+    })
 }

@@ -54,40 +54,67 @@ pub struct Dentry {
 
 impl Dentry {
     pub fn parse(answer: &Value) -> ProviderResult<Dentry> {
-        let d = answer.get("dentry").filter(|d| d.is_object()).ok_or_else(|| {
-            ProviderError::temporary(ErrorKind::Server, "DingTalk answered the commit without a dentry")
-        })?;
+        let d = answer
+            .get("dentry")
+            .filter(|d| d.is_object())
+            .ok_or_else(|| {
+                ProviderError::temporary(
+                    ErrorKind::Server,
+                    "DingTalk answered the commit without a dentry",
+                )
+            })?;
         let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
         let id = text("id").or_else(|| d.get("id").and_then(Value::as_i64).map(|i| i.to_string()));
-        let id = id.ok_or_else(|| ProviderError::temporary(ErrorKind::Server, "DingTalk answered the commit with a dentry without an id"))?;
+        let id = id.ok_or_else(|| {
+            ProviderError::temporary(
+                ErrorKind::Server,
+                "DingTalk answered the commit with a dentry without an id",
+            )
+        })?;
         let times = [text("createTime"), text("modifiedTime")];
         Ok(Dentry {
             id,
             name: text("name").unwrap_or_default(),
             size: d.get("size").and_then(Value::as_u64),
             path: text("path"),
-            written_at: times.iter().flatten().filter_map(|t| parse_iso8601(t)).max(),
+            written_at: times
+                .iter()
+                .flatten()
+                .filter_map(|t| parse_iso8601(t))
+                .max(),
         })
     }
 
-    /// Is this the file this upload made? Its size is the job's and, when both clocks are
-    /// known, it was written no earlier than the upload began (1 s resolution on both sides).
+    /// Is this the file this upload made? Its size is the job's and, when both times are
+    /// known, it was written no earlier than the upload began: both are DingTalk's clock in
+    /// whole seconds, so ours can only be later; one second of slack covers skew between its
+    /// servers.
     fn is_ours(&self, size: u64, since: Option<i64>) -> bool {
         let written_after = match (since, self.written_at) {
-            (Some(since), Some(at)) => at + 2 >= since,
+            (Some(since), Some(at)) => at + 1 >= since,
             _ => true,
         };
         self.size == Some(size) && written_after
     }
 
     pub fn committed(self) -> Committed {
-        Committed { id: Some(self.id), name: Some(self.name), url: None, rapid: false }
+        Committed {
+            id: Some(self.id),
+            name: Some(self.name),
+            url: None,
+            rapid: false,
+        }
     }
 }
 
 impl Dingtalk {
     /// Commits `key` as `job.name`: the account's strategy, made safe to repeat.
-    pub(super) async fn commit_upload(&self, key: &str, since: Option<i64>, job: &JobSpec<'_>) -> ProviderResult<Committed> {
+    pub(super) async fn commit_upload(
+        &self,
+        key: &str,
+        since: Option<i64>,
+        job: &JobSpec<'_>,
+    ) -> ProviderResult<Committed> {
         let parent = self.parent(job)?;
         let name = super::remote_name(job.name)?;
         let wanted = self.conflict;
@@ -98,9 +125,18 @@ impl Dingtalk {
             Conflict::AutoRename | Conflict::ReturnErrorIfExists => true,
         };
         let dentry = if !check_first {
-            self.commit_as(key, &name, &parent, job.size, wanted).await?
+            self.commit_as(key, &name, &parent, job.size, wanted)
+                .await?
         } else {
-            let found = self.commit_as(key, &name, &parent, job.size, Conflict::ReturnDentryIfExists).await?;
+            let found = self
+                .commit_as(
+                    key,
+                    &name,
+                    &parent,
+                    job.size,
+                    Conflict::ReturnDentryIfExists,
+                )
+                .await?;
             if found.is_ours(job.size, since) {
                 found
             } else {
@@ -130,7 +166,14 @@ impl Dingtalk {
 
     /// One `CommitFile` call. An answer that never came (network, 5xx) is remembered, so the
     /// retry knows the commit may have happened.
-    async fn commit_as(&self, key: &str, name: &str, parent: &str, size: u64, strategy: Conflict) -> ProviderResult<Dentry> {
+    async fn commit_as(
+        &self,
+        key: &str,
+        name: &str,
+        parent: &str,
+        size: u64,
+        strategy: Conflict,
+    ) -> ProviderResult<Dentry> {
         let body = json!({
             "uploadKey": key,
             "name": name,
@@ -146,7 +189,10 @@ impl Dingtalk {
             Err(e) => {
                 if e.kind == ErrorKind::Network || (e.temporary && e.kind == ErrorKind::Server) {
                     tracing::warn!(strategy = strategy.as_str(), "the commit's answer was lost; its retry will check what DingTalk holds: {}", e.message);
-                    self.lost.lock().unwrap_or_else(|p| p.into_inner()).insert((key.to_owned(), strategy));
+                    self.lost
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert((key.to_owned(), strategy));
                 }
                 Err(e)
             }
@@ -154,15 +200,24 @@ impl Dingtalk {
     }
 
     fn answer_lost(&self, key: &str, strategy: Conflict) -> bool {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).contains(&(key.to_owned(), strategy))
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&(key.to_owned(), strategy))
     }
 
     fn forget_lost(&self, key: &str, strategy: Conflict) {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).remove(&(key.to_owned(), strategy));
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(key.to_owned(), strategy));
     }
 
     fn clear_lost(&self, key: &str) {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).retain(|(k, _)| k != key);
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(k, _)| k != key);
     }
 }
 
@@ -170,10 +225,21 @@ impl Dingtalk {
 pub fn parse_iso8601(s: &str) -> Option<i64> {
     let s = s.trim();
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    if s.len() < 19 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' || !matches!(s.as_bytes()[10], b'T' | b't' | b' ') {
+    if s.len() < 19
+        || s.as_bytes()[4] != b'-'
+        || s.as_bytes()[7] != b'-'
+        || !matches!(s.as_bytes()[10], b'T' | b't' | b' ')
+    {
         return None;
     }
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -183,7 +249,10 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
     }
     let offset = match rest {
         "" | "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+        tz if tz.len() == 6
+            && matches!(tz.as_bytes()[0], b'+' | b'-')
+            && tz.as_bytes()[3] == b':' =>
+        {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
             sign * (tz[1..3].parse::<i64>().ok()? * 3600 + tz[4..6].parse::<i64>().ok()? * 60)
         }
@@ -210,7 +279,10 @@ mod tests {
     fn iso_times() {
         assert_eq!(parse_iso8601("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_iso8601("2022-01-01T10:00:00Z"), Some(1_641_031_200));
-        assert_eq!(parse_iso8601("2022-01-01T18:00:00.250+08:00"), Some(1_641_031_200));
+        assert_eq!(
+            parse_iso8601("2022-01-01T18:00:00.250+08:00"),
+            Some(1_641_031_200)
+        );
         assert_eq!(parse_iso8601("2024-02-29T00:00:00Z"), Some(1_709_164_800));
         assert_eq!(parse_iso8601("yesterday"), None);
         assert_eq!(parse_iso8601("2024-13-01T00:00:00Z"), None);
@@ -222,24 +294,45 @@ mod tests {
             "type": "FILE", "name": "music.mp3", "extension": "mp3", "size": 734003200, "path": "/music.mp3",
             "version": 1, "status": "NORMAL", "createTime": "2024-01-01T10:00:00Z", "modifiedTime": "2024-01-01T10:00:05Z"}});
         let d = Dentry::parse(&answer).unwrap();
-        assert_eq!((d.id.as_str(), d.name.as_str(), d.size), ("123456", "music.mp3", Some(734_003_200)));
+        assert_eq!(
+            (d.id.as_str(), d.name.as_str(), d.size),
+            ("123456", "music.mp3", Some(734_003_200))
+        );
         assert_eq!(d.written_at, parse_iso8601("2024-01-01T10:00:05Z"));
         assert!(Dentry::parse(&serde_json::json!({})).unwrap_err().temporary);
     }
 
     #[test]
     fn ours_means_same_size_and_written_after_the_upload_began() {
-        let d = Dentry { id: "1".into(), name: "a".into(), size: Some(10), path: None, written_at: Some(1000) };
+        let d = Dentry {
+            id: "1".into(),
+            name: "a".into(),
+            size: Some(10),
+            path: None,
+            written_at: Some(1000),
+        };
         assert!(d.is_ours(10, Some(1000)));
-        assert!(d.is_ours(10, Some(1001)), "a second of clock resolution on each side");
-        assert!(!d.is_ours(10, Some(1100)), "an older file of the same size is not ours");
+        assert!(
+            d.is_ours(10, Some(1001)),
+            "a second of slack between DingTalk's servers"
+        );
+        assert!(!d.is_ours(10, Some(1002)));
+        assert!(
+            !d.is_ours(10, Some(1100)),
+            "an older file of the same size is not ours"
+        );
         assert!(!d.is_ours(11, Some(900)), "another size is not ours");
         assert!(d.is_ours(10, None), "without a start time, size decides");
     }
 
     #[test]
     fn conflict_names_round_trip() {
-        for s in ["AUTO_RENAME", "OVERWRITE", "RETURN_DENTRY_IF_EXISTS", "RETURN_ERROR_IF_EXISTS"] {
+        for s in [
+            "AUTO_RENAME",
+            "OVERWRITE",
+            "RETURN_DENTRY_IF_EXISTS",
+            "RETURN_ERROR_IF_EXISTS",
+        ] {
             assert_eq!(Conflict::parse(s).unwrap().as_str(), s);
         }
         assert_eq!(Conflict::parse("RETURN_ERROR"), None);

@@ -22,7 +22,14 @@ const IP_BAN: Duration = Duration::from_secs(300);
 const QPS_WAIT: Duration = Duration::from_secs(1);
 
 /// An error body `{code, message, requestid}` with its HTTP status.
-pub fn api(call: Call, status: u16, code: &str, message: &str, request_id: &str, retry_after: Option<Duration>) -> ProviderError {
+pub fn api(
+    call: Call,
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+    retry_after: Option<Duration>,
+) -> ProviderError {
     let said = if request_id.is_empty() {
         format!("DingTalk answered HTTP {status} {code} \"{message}\"")
     } else {
@@ -84,7 +91,13 @@ fn token(status: u16, said: &str, retry_after: Option<Duration>) -> ProviderErro
 }
 
 /// Codes the notes do not list: classified by their words, else by the status.
-fn undocumented(status: u16, code: &str, message: &str, said: &str, retry_after: Option<Duration>) -> ProviderError {
+fn undocumented(
+    status: u16,
+    code: &str,
+    message: &str,
+    said: &str,
+    retry_after: Option<Duration>,
+) -> ProviderError {
     let words = format!("{code} {message}").to_ascii_lowercase();
     let has = |w: &[&str]| w.iter().any(|w| words.contains(w));
     if has(&["quota", "capacity", "space full"]) && !has(&["qps"]) {
@@ -99,16 +112,36 @@ fn undocumented(status: u16, code: &str, message: &str, said: &str, retry_after:
             format!("{said}: a file with this name already exists in the DingTalk folder and the account's conflict setting refuses to replace it; rename the file or change the setting"),
         );
     }
-    if has(&["permission", "privilege", "priviledge", "forbidden", "denied", "unauthorized"]) {
+    if has(&[
+        "permission",
+        "privilege",
+        "priviledge",
+        "forbidden",
+        "denied",
+        "unauthorized",
+    ]) {
         return ProviderError::new(
             ErrorKind::Permission,
             format!("{said}: DingTalk denied access; ask your DingTalk admin to check the app's permissions and this user's rights on the space"),
         );
     }
     match status {
-        429 => ProviderError::temporary(ErrorKind::RateLimited, format!("{said}: throttled; waiting")).retry_after(Some(retry_after.unwrap_or(QPS_WAIT))),
-        500..=599 => ProviderError::temporary(ErrorKind::Server, format!("{said}: a server-side failure; retrying")).retry_after(retry_after),
-        _ => ProviderError::new(ErrorKind::InvalidInput, format!("{said}: an undocumented refusal; if it persists, report the requestid to DingTalk")),
+        429 => ProviderError::temporary(
+            ErrorKind::RateLimited,
+            format!("{said}: throttled; waiting"),
+        )
+        .retry_after(Some(retry_after.unwrap_or(QPS_WAIT))),
+        500..=599 => ProviderError::temporary(
+            ErrorKind::Server,
+            format!("{said}: a server-side failure; retrying"),
+        )
+        .retry_after(retry_after),
+        _ => ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "{said}: an undocumented refusal; if it persists, report the requestid to DingTalk"
+            ),
+        ),
     }
 }
 
@@ -116,19 +149,41 @@ fn undocumented(status: u16, code: &str, message: &str, said: &str, retry_after:
 pub fn bare(call: Call, status: u16, retry_after: Option<Duration>) -> ProviderError {
     let said = format!("DingTalk answered HTTP {status} without an error body");
     match status {
-        429 => ProviderError::temporary(ErrorKind::RateLimited, format!("{said}: throttled; waiting")).retry_after(Some(retry_after.unwrap_or(QPS_WAIT))),
-        500..=599 => ProviderError::temporary(ErrorKind::Server, format!("{said}; retrying")).retry_after(retry_after),
-        401 => ProviderError::new(ErrorKind::Auth, format!("{said}: check the account's app_key and app_secret")),
-        403 if call == Call::Token => ProviderError::new(ErrorKind::Auth, format!("{said}: check the account's app_key and app_secret")),
-        403 => ProviderError::new(ErrorKind::Permission, format!("{said}: access denied; ask your DingTalk admin to check the app's permissions")),
-        404 => ProviderError::new(ErrorKind::InvalidInput, format!("{said}: no such API; check the account's endpoint")),
-        _ => ProviderError::new(ErrorKind::InvalidInput, format!("{said}")),
+        429 => ProviderError::temporary(
+            ErrorKind::RateLimited,
+            format!("{said}: throttled; waiting"),
+        )
+        .retry_after(Some(retry_after.unwrap_or(QPS_WAIT))),
+        500..=599 => ProviderError::temporary(ErrorKind::Server, format!("{said}; retrying"))
+            .retry_after(retry_after),
+        401 => ProviderError::new(
+            ErrorKind::Auth,
+            format!("{said}: check the account's app_key and app_secret"),
+        ),
+        403 if call == Call::Token => ProviderError::new(
+            ErrorKind::Auth,
+            format!("{said}: check the account's app_key and app_secret"),
+        ),
+        403 => ProviderError::new(
+            ErrorKind::Permission,
+            format!(
+                "{said}: access denied; ask your DingTalk admin to check the app's permissions"
+            ),
+        ),
+        404 => ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!("{said}: no such API; check the account's endpoint"),
+        ),
+        _ => ProviderError::new(ErrorKind::InvalidInput, said),
     }
 }
 
 /// The per-IP ban page (§8): every call from this IP waits the ban out.
 pub fn ip_ban(wait_minutes: Option<u64>) -> ProviderError {
-    let wait = wait_minutes.map(|m| Duration::from_secs(m * 60)).unwrap_or(IP_BAN).max(IP_BAN);
+    let wait = wait_minutes
+        .map(|m| Duration::from_secs(m * 60))
+        .unwrap_or(IP_BAN)
+        .max(IP_BAN);
     ProviderError::temporary(
         ErrorKind::RateLimited,
         format!("DingTalk banned this IP address for too many calls (10,000 per 20 s); waiting {} minutes before trying again", wait.as_secs() / 60),
@@ -154,10 +209,20 @@ pub fn storage_put(status: u16, body: &str) -> ProviderError {
     let message = xml_field(body, "Message").unwrap_or_default();
     let said = format!("the storage host answered HTTP {status} {code} \"{message}\"");
     match status {
-        403 => ProviderError::temporary(ErrorKind::Expired, format!("{said}: the signed upload URL was refused; asking DingTalk for a new one")),
-        408 | 429 | 500..=599 => ProviderError::temporary(ErrorKind::Server, format!("{said}; retrying")),
-        404 => ProviderError::restart(format!("{said}: the storage host no longer knows this upload; starting it again")),
-        _ => ProviderError::new(ErrorKind::InvalidInput, format!("{said}: the part was refused; this is a bug in Ferry, please report it")),
+        403 => ProviderError::temporary(
+            ErrorKind::Expired,
+            format!("{said}: the signed upload URL was refused; asking DingTalk for a new one"),
+        ),
+        408 | 429 | 500..=599 => {
+            ProviderError::temporary(ErrorKind::Server, format!("{said}; retrying"))
+        }
+        404 => ProviderError::restart(format!(
+            "{said}: the storage host no longer knows this upload; starting it again"
+        )),
+        _ => ProviderError::new(
+            ErrorKind::InvalidInput,
+            format!("{said}: the part was refused; this is a bug in Ferry, please report it"),
+        ),
     }
 }
 
@@ -194,40 +259,101 @@ mod tests {
     fn every_documented_code_has_a_kind_a_retry_decision_and_a_message() {
         for (code, status, kind, temporary, restart, words) in TABLE {
             let e = api(Call::Storage, status, code, "msg", "REQ-1", None);
-            assert_eq!((e.kind, e.temporary, e.restart), (kind, temporary, restart), "{code}");
-            assert!(e.message.contains(code) && e.message.contains("REQ-1"), "{code}: {}", e.message);
+            assert_eq!(
+                (e.kind, e.temporary, e.restart),
+                (kind, temporary, restart),
+                "{code}"
+            );
+            assert!(
+                e.message.contains(code) && e.message.contains("REQ-1"),
+                "{code}: {}",
+                e.message
+            );
             assert!(e.message.contains(words), "{code}: {}", e.message);
         }
     }
 
     #[test]
     fn qps_limits_wait_at_least_a_second() {
-        for code in ["Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpsLimitForApi"] {
-            assert_eq!(api(Call::Storage, 403, code, "", "", None).retry_after, Some(QPS_WAIT));
+        for code in [
+            "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+            "Forbidden.AccessDenied.QpsLimitForApi",
+        ] {
+            assert_eq!(
+                api(Call::Storage, 403, code, "", "", None).retry_after,
+                Some(QPS_WAIT)
+            );
             let longer = Some(Duration::from_secs(3));
-            assert_eq!(api(Call::Storage, 403, code, "", "", longer).retry_after, longer);
+            assert_eq!(
+                api(Call::Storage, 403, code, "", "", longer).retry_after,
+                longer
+            );
         }
     }
 
     #[test]
     fn token_refusals_are_about_the_credentials() {
-        let e = api(Call::Token, 400, "Forbidden.AccessDenied.AccessTokenPermissionDenied", "不合法的appSecret", "r", None);
+        let e = api(
+            Call::Token,
+            400,
+            "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+            "不合法的appSecret",
+            "r",
+            None,
+        );
         assert_eq!((e.kind, e.temporary), (ErrorKind::Auth, false));
-        assert!(e.message.contains("app_key and app_secret"), "{}", e.message);
+        assert!(
+            e.message.contains("app_key and app_secret"),
+            "{}",
+            e.message
+        );
         assert!(api(Call::Token, 500, "systemError", "", "", None).temporary);
-        assert_eq!(api(Call::Token, 403, "Forbidden.AccessDenied.QpsLimitForApi", "", "", None).kind, ErrorKind::RateLimited);
+        assert_eq!(
+            api(
+                Call::Token,
+                403,
+                "Forbidden.AccessDenied.QpsLimitForApi",
+                "",
+                "",
+                None
+            )
+            .kind,
+            ErrorKind::RateLimited
+        );
     }
 
     #[test]
     fn undocumented_codes_are_classified_by_their_words_then_status() {
-        let quota = api(Call::Storage, 400, "spaceQuotaExceeded", "no room", "", None);
+        let quota = api(
+            Call::Storage,
+            400,
+            "spaceQuotaExceeded",
+            "no room",
+            "",
+            None,
+        );
         assert_eq!((quota.kind, quota.temporary), (ErrorKind::Quota, false));
-        assert!(quota.message.contains("ask your DingTalk admin for more storage"));
-        let exists = api(Call::Storage, 400, "fileAlreadyExists", "a file named x exists", "", None);
-        assert_eq!((exists.kind, exists.temporary), (ErrorKind::Conflict, false));
-        assert_eq!(api(Call::Storage, 502, "gatewayBroke", "", "", None).temporary, true);
+        assert!(quota
+            .message
+            .contains("ask your DingTalk admin for more storage"));
+        let exists = api(
+            Call::Storage,
+            400,
+            "fileAlreadyExists",
+            "a file named x exists",
+            "",
+            None,
+        );
+        assert_eq!(
+            (exists.kind, exists.temporary),
+            (ErrorKind::Conflict, false)
+        );
+        assert!(api(Call::Storage, 502, "gatewayBroke", "", "", None).temporary);
         let other = api(Call::Storage, 400, "somethingNew", "", "rid", None);
-        assert_eq!((other.kind, other.temporary), (ErrorKind::InvalidInput, false));
+        assert_eq!(
+            (other.kind, other.temporary),
+            (ErrorKind::InvalidInput, false)
+        );
         assert!(other.message.contains("rid"));
     }
 
@@ -245,14 +371,18 @@ mod tests {
         let page = r#"{"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"u"}"#;
         let minutes = ban_minutes(page).expect("recognised");
         let e = ip_ban(minutes);
-        assert_eq!((e.kind, e.temporary, e.retry_after), (ErrorKind::RateLimited, true, Some(Duration::from_secs(300))));
+        assert_eq!(
+            (e.kind, e.temporary, e.retry_after),
+            (ErrorKind::RateLimited, true, Some(Duration::from_secs(300)))
+        );
         assert!(ban_minutes("<html><body>punish deny x5</body></html>").is_some());
         assert!(ban_minutes(r#"{"code":"systemError"}"#).is_none());
     }
 
     #[test]
     fn storage_host_answers() {
-        let expired = "<Error><Code>AccessDenied</Code><Message>Request has expired.</Message></Error>";
+        let expired =
+            "<Error><Code>AccessDenied</Code><Message>Request has expired.</Message></Error>";
         let e = storage_put(403, expired);
         assert_eq!((e.kind, e.temporary), (ErrorKind::Expired, true));
         assert!(e.message.contains("Request has expired."));

@@ -19,7 +19,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
+use super::{
+    Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider,
+    ProviderError, ProviderResult,
+};
 use crate::error::{ErrorKind, Result};
 use api::Api;
 use commit::Conflict;
@@ -60,12 +63,23 @@ enum Session {
 impl Dingtalk {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        url::Url::parse(&endpoint).map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
+        url::Url::parse(&endpoint).map_err(|e| {
+            crate::Error::invalid(
+                "endpoint",
+                format!("\"{endpoint}\" is not a valid URL: {e}"),
+            )
+        })?;
         let conflict = Conflict::parse(ctx.account.setting("conflict").unwrap_or("AUTO_RENAME"))
             .ok_or_else(|| crate::Error::invalid("conflict", "must be one of AUTO_RENAME, OVERWRITE, RETURN_DENTRY_IF_EXISTS, RETURN_ERROR_IF_EXISTS"))?;
         Ok(Dingtalk {
             http: ctx.http.clone(),
-            api: Api::new(ctx.http.clone(), &endpoint, ctx.setting("app_key"), ctx.secret("app_secret")?, ctx.setting("union_id")),
+            api: Api::new(
+                ctx.http.clone(),
+                &endpoint,
+                ctx.setting("app_key"),
+                ctx.secret("app_secret")?,
+                ctx.setting("union_id"),
+            ),
             space_id: ctx.setting("space_id").to_owned(),
             union_id: ctx.setting("union_id").to_owned(),
             parent_id: ctx.account.setting("parent_id").unwrap_or("0").to_owned(),
@@ -76,7 +90,9 @@ impl Dingtalk {
     }
 
     fn session(v: &Value) -> ProviderResult<Session> {
-        serde_json::from_value(v.clone()).map_err(|e| ProviderError::restart(format!("unreadable upload session ({e}): starting over")))
+        serde_json::from_value(v.clone()).map_err(|e| {
+            ProviderError::restart(format!("unreadable upload session ({e}): starting over"))
+        })
     }
 
     /// The folder a job goes to. Sub-folders would need DingTalk's folder API, which Ferry does
@@ -101,15 +117,37 @@ impl Dingtalk {
         pre
     }
 
-    async fn init_multipart(&self, pre_check: Option<Value>) -> ProviderResult<(String, Option<i64>)> {
+    async fn init_multipart(
+        &self,
+        pre_check: Option<Value>,
+    ) -> ProviderResult<(String, Option<i64>)> {
         let mut option = json!({ "storageDriver": "DINGTALK" });
         if let Some(pre) = pre_check {
             option["preCheckParam"] = pre;
         }
-        let path = format!("/v1.0/storage/spaces/{}/files/multiPartUploadInfos/init", self.space_id);
-        let answer = self.api.post("starting a multipart upload", &path, &json!({ "option": option })).await?;
-        let key = answer.body.get("uploadKey").and_then(Value::as_str).filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| ProviderError::temporary(ErrorKind::Server, "DingTalk started the upload without an uploadKey"))?;
+        let path = format!(
+            "/v1.0/storage/spaces/{}/files/multiPartUploadInfos/init",
+            self.space_id
+        );
+        let answer = self
+            .api
+            .post(
+                "starting a multipart upload",
+                &path,
+                &json!({ "option": option }),
+            )
+            .await?;
+        let key = answer
+            .body
+            .get("uploadKey")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty());
+        let key = key.ok_or_else(|| {
+            ProviderError::temporary(
+                ErrorKind::Server,
+                "DingTalk started the upload without an uploadKey",
+            )
+        })?;
         Ok((key.to_owned(), answer.server_time))
     }
 
@@ -117,33 +155,79 @@ impl Dingtalk {
     async fn part_infos(&self, key: &str, numbers: Vec<u32>) -> ProviderResult<Vec<(u32, Signed)>> {
         let body = json!({ "uploadKey": key, "partNumbers": numbers });
         let path = "/v1.0/storage/spaces/files/multiPartUploadInfos/query";
-        let answer = self.api.post("getting part upload URLs", path, &body).await?;
-        tracing::info!(first = numbers.first(), count = numbers.len(), "got signed part URLs from DingTalk");
-        let infos = answer.body.get("multipartHeaderSignatureInfos").and_then(Value::as_array).cloned().unwrap_or_default();
+        let answer = self
+            .api
+            .post("getting part upload URLs", path, &body)
+            .await?;
+        tracing::info!(
+            first = numbers.first(),
+            count = numbers.len(),
+            "got signed part URLs from DingTalk"
+        );
+        let infos = answer
+            .body
+            .get("multipartHeaderSignatureInfos")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         infos
             .iter()
-            .filter_map(|i| Some((i.get("partNumber")?.as_u64()? as u32, i.get("headerSignatureInfo")?)))
+            .filter_map(|i| {
+                Some((
+                    i.get("partNumber")?.as_u64()? as u32,
+                    i.get("headerSignatureInfo")?,
+                ))
+            })
             .map(|(n, info)| Ok((n, Signed::parse(info)?)))
             .collect()
     }
 
     /// `GetFileUploadInfo` (§6): a new uploadKey with the URL for the whole file.
-    async fn file_upload_info(&self, name: &str, size: u64) -> ProviderResult<(String, Signed, Option<i64>)> {
+    async fn file_upload_info(
+        &self,
+        name: &str,
+        size: u64,
+    ) -> ProviderResult<(String, Signed, Option<i64>)> {
         let parent = self.parent_id.clone();
         let body = json!({
             "protocol": "HEADER_SIGNATURE",
             "multipart": false,
             "option": { "storageDriver": "DINGTALK", "preCheckParam": self.pre_check(name, &parent, size) },
         });
-        let path = format!("/v1.0/storage/spaces/{}/files/uploadInfos/query", self.space_id);
-        let answer = self.api.post("getting the upload URL", &path, &body).await?;
-        let key = answer.body.get("uploadKey").and_then(Value::as_str).filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| ProviderError::temporary(ErrorKind::Server, "DingTalk answered the upload info without an uploadKey"))?;
-        let info = answer.body.get("headerSignatureInfo").cloned().unwrap_or(Value::Null);
+        let path = format!(
+            "/v1.0/storage/spaces/{}/files/uploadInfos/query",
+            self.space_id
+        );
+        let answer = self
+            .api
+            .post("getting the upload URL", &path, &body)
+            .await?;
+        let key = answer
+            .body
+            .get("uploadKey")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty());
+        let key = key.ok_or_else(|| {
+            ProviderError::temporary(
+                ErrorKind::Server,
+                "DingTalk answered the upload info without an uploadKey",
+            )
+        })?;
+        let info = answer
+            .body
+            .get("headerSignatureInfo")
+            .cloned()
+            .unwrap_or(Value::Null);
         Ok((key.to_owned(), Signed::parse(&info)?, answer.server_time))
     }
 
-    async fn upload_whole(&self, name: &str, size: u64, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
+    async fn upload_whole(
+        &self,
+        name: &str,
+        size: u64,
+        part: PartSpec,
+        body: PartBody,
+    ) -> ProviderResult<PartReceipt> {
         let what = format!("uploading \"{name}\"");
         let (mut key, mut target, mut since) = self.file_upload_info(name, size).await?;
         let etag = match signed::put(&self.http, &target, &body, &what).await {
@@ -151,14 +235,25 @@ impl Dingtalk {
             Err(PutError::Refused(e)) => {
                 tracing::info!("{}; asking for a new upload URL", e.message);
                 (key, target, since) = self.file_upload_info(name, size).await?;
-                signed::put(&self.http, &target, &body, &what).await.map_err(PutError::into_error)?
+                signed::put(&self.http, &target, &body, &what)
+                    .await
+                    .map_err(PutError::into_error)?
             }
             Err(PutError::Failed(e)) => return Err(e),
         };
-        Ok(PartReceipt { number: part.number, etag, extra: json!({ "upload_key": key, "since": since }) })
+        Ok(PartReceipt {
+            number: part.number,
+            etag,
+            extra: json!({ "upload_key": key, "since": since }),
+        })
     }
 
-    async fn upload_one_part(&self, key: &str, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
+    async fn upload_one_part(
+        &self,
+        key: &str,
+        part: PartSpec,
+        body: PartBody,
+    ) -> ProviderResult<PartReceipt> {
         let what = format!("part {} of {}", part.number, part.count);
         let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
         let target = self.urls.get(key, part.number, part.count, query).await?;
@@ -170,19 +265,29 @@ impl Dingtalk {
                 self.urls.forget(key, part.number).await;
                 let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
                 let target = self.urls.get(key, part.number, part.count, query).await?;
-                signed::put(&self.http, &target, &body, &what).await.map_err(PutError::into_error)?
+                signed::put(&self.http, &target, &body, &what)
+                    .await
+                    .map_err(PutError::into_error)?
             }
             Err(PutError::Failed(e)) => return Err(e),
         };
         self.urls.forget(key, part.number).await;
-        Ok(PartReceipt { number: part.number, etag, extra: Value::Null })
+        Ok(PartReceipt {
+            number: part.number,
+            etag,
+            extra: Value::Null,
+        })
     }
 }
 
 /// The name DingTalk will store (§5): trimmed; no tab, `*`, `"`, `<`, `>`, `|`; no trailing `.`.
 fn remote_name(name: &str) -> ProviderResult<String> {
     let trimmed = name.trim();
-    let bad = trimmed.is_empty() || trimmed.ends_with('.') || trimmed.chars().any(|c| matches!(c, '\t' | '*' | '"' | '<' | '>' | '|'));
+    let bad = trimmed.is_empty()
+        || trimmed.ends_with('.')
+        || trimmed
+            .chars()
+            .any(|c| matches!(c, '\t' | '*' | '"' | '<' | '>' | '|'));
     if bad {
         return Err(ProviderError::new(
             ErrorKind::InvalidInput,
@@ -212,29 +317,66 @@ impl Provider for Dingtalk {
         let part_size = self.limits().part_size(job.size, job.preferred_part_size);
         if job.size <= part_size {
             // One part either way: the single-shot path saves a call (§6).
-            let session = Session::Oneshot { name, size: job.size };
-            return Ok(Init::Upload { session: serde_json::to_value(session).expect("serialises"), part_size: job.size.max(1) });
+            let session = Session::Oneshot {
+                name,
+                size: job.size,
+            };
+            return Ok(Init::Upload {
+                session: serde_json::to_value(session).expect("serialises"),
+                part_size: job.size.max(1),
+            });
         }
-        let (upload_key, since) = self.init_multipart(Some(self.pre_check(&name, &parent, job.size))).await?;
-        tracing::info!(job = job.job_id, part_size, "started a DingTalk multipart upload");
+        let (upload_key, since) = self
+            .init_multipart(Some(self.pre_check(&name, &parent, job.size)))
+            .await?;
+        tracing::info!(
+            job = job.job_id,
+            part_size,
+            "started a DingTalk multipart upload"
+        );
         let session = Session::Multipart { upload_key, since };
-        Ok(Init::Upload { session: serde_json::to_value(session).expect("serialises"), part_size })
+        Ok(Init::Upload {
+            session: serde_json::to_value(session).expect("serialises"),
+            part_size,
+        })
     }
 
-    async fn upload_part(&self, session: &Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
+    async fn upload_part(
+        &self,
+        session: &Value,
+        part: PartSpec,
+        body: PartBody,
+    ) -> ProviderResult<PartReceipt> {
         match Self::session(session)? {
             Session::Oneshot { name, size } => self.upload_whole(&name, size, part, body).await,
-            Session::Multipart { upload_key, .. } => self.upload_one_part(&upload_key, part, body).await,
+            Session::Multipart { upload_key, .. } => {
+                self.upload_one_part(&upload_key, part, body).await
+            }
         }
     }
 
-    async fn commit(&self, session: &Value, job: &JobSpec<'_>, parts: &[PartReceipt]) -> ProviderResult<Committed> {
+    async fn commit(
+        &self,
+        session: &Value,
+        job: &JobSpec<'_>,
+        parts: &[PartReceipt],
+    ) -> ProviderResult<Committed> {
         let (key, since) = match Self::session(session)? {
             Session::Multipart { upload_key, since } => (upload_key, since),
             Session::Oneshot { .. } => {
-                let receipt = parts.first().ok_or_else(|| ProviderError::restart("the single-shot upload has no receipt: starting over"))?;
-                let key = receipt.extra.get("upload_key").and_then(Value::as_str).map(str::to_owned);
-                let key = key.ok_or_else(|| ProviderError::restart("the single-shot receipt has no uploadKey: starting over"))?;
+                let receipt = parts.first().ok_or_else(|| {
+                    ProviderError::restart("the single-shot upload has no receipt: starting over")
+                })?;
+                let key = receipt
+                    .extra
+                    .get("upload_key")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let key = key.ok_or_else(|| {
+                    ProviderError::restart(
+                        "the single-shot receipt has no uploadKey: starting over",
+                    )
+                })?;
                 (key, receipt.extra.get("since").and_then(Value::as_i64))
             }
         };
@@ -272,13 +414,24 @@ mod tests {
         assert_eq!(remote_name("  music.mp3 ").unwrap(), "music.mp3");
         for bad in ["a*b", "a\"b", "a<b", "a>b", "a|b", "a\tb", "end.", "   "] {
             let e = remote_name(bad).unwrap_err();
-            assert_eq!((e.kind, e.temporary), (ErrorKind::InvalidInput, false), "{bad}");
+            assert_eq!(
+                (e.kind, e.temporary),
+                (ErrorKind::InvalidInput, false),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn part_sizes_respect_the_limits() {
-        let limits = Limits { min_part: MIN_PART, max_part: MAX_PART, max_parts: MAX_PARTS, part_concurrency: 4, requests_per_sec: Some(QPS), sha1_before_init: false };
+        let limits = Limits {
+            min_part: MIN_PART,
+            max_part: MAX_PART,
+            max_parts: MAX_PARTS,
+            part_concurrency: 4,
+            requests_per_sec: Some(QPS),
+            sha1_before_init: false,
+        };
         assert_eq!(limits.part_size(10 << 20, 1), MIN_PART, "at least 100 KiB");
         let huge = 200_000_000_000u64; // 200 GB: ceil(size / 10,000) = 20 MB
         assert_eq!(limits.part_size(huge, 8 << 20), huge.div_ceil(MAX_PARTS));
@@ -288,9 +441,23 @@ mod tests {
 
     #[test]
     fn sessions_round_trip() {
-        let s = serde_json::to_value(Session::Multipart { upload_key: "k".into(), since: Some(5) }).unwrap();
-        assert_eq!(s, json!({"mode": "multipart", "upload_key": "k", "since": 5}));
-        assert!(matches!(Dingtalk::session(&s).unwrap(), Session::Multipart { .. }));
-        assert!(Dingtalk::session(&json!({"mode": "nope"})).unwrap_err().restart);
+        let s = serde_json::to_value(Session::Multipart {
+            upload_key: "k".into(),
+            since: Some(5),
+        })
+        .unwrap();
+        assert_eq!(
+            s,
+            json!({"mode": "multipart", "upload_key": "k", "since": 5})
+        );
+        assert!(matches!(
+            Dingtalk::session(&s).unwrap(),
+            Session::Multipart { .. }
+        ));
+        assert!(
+            Dingtalk::session(&json!({"mode": "nope"}))
+                .unwrap_err()
+                .restart
+        );
     }
 }

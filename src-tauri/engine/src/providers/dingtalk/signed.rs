@@ -31,23 +31,53 @@ pub struct Signed {
 impl Signed {
     /// Reads a `headerSignatureInfo` object received just now.
     pub fn parse(info: &Value) -> ProviderResult<Signed> {
-        let bad = |why: &str| ProviderError::temporary(ErrorKind::Server, format!("DingTalk's upload info is unusable: {why}"));
+        let bad = |why: &str| {
+            ProviderError::temporary(
+                ErrorKind::Server,
+                format!("DingTalk's upload info is unusable: {why}"),
+            )
+        };
         let urls: Vec<String> = info
             .get("resourceUrls")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).filter(|u| !u.is_empty()).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         if urls.is_empty() {
             return Err(bad("no resourceUrls"));
         }
         let headers = match info.get("headers") {
             None | Some(Value::Null) => vec![],
-            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect(),
             Some(_) => return Err(bad("headers is not a map")),
         };
         // An absent lifetime is taken as short, so the URL is used at once or asked again.
-        let lifetime = Duration::from_secs(info.get("expirationSeconds").and_then(Value::as_u64).unwrap_or(60));
-        Ok(Signed { urls, headers, expires_at: Instant::now() + lifetime, lifetime })
+        let lifetime = Duration::from_secs(
+            info.get("expirationSeconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(60),
+        );
+        Ok(Signed {
+            urls,
+            headers,
+            expires_at: Instant::now() + lifetime,
+            lifetime,
+        })
     }
 
     /// Still safe to start a PUT with.
@@ -67,7 +97,13 @@ impl UrlCache {
     /// The target of part `number` (of `count`) of `key`. On a miss or a URL about to expire,
     /// `query` is asked for this part and the following ones still lacking a fresh URL (at most
     /// 30 numbers). Holding the lock meanwhile makes parts sent at once share one query.
-    pub async fn get<F, Fut>(&self, key: &str, number: u32, count: u32, query: F) -> ProviderResult<Signed>
+    pub async fn get<F, Fut>(
+        &self,
+        key: &str,
+        number: u32,
+        count: u32,
+        query: F,
+    ) -> ProviderResult<Signed>
     where
         F: FnOnce(Vec<u32>) -> Fut,
         Fut: Future<Output = ProviderResult<Vec<(u32, Signed)>>>,
@@ -78,12 +114,17 @@ impl UrlCache {
             return Ok(s.clone());
         }
         let last = number.saturating_add(MAX_BATCH - 1).min(count.max(number));
-        let wanted: Vec<u32> = (number..=last).filter(|n| *n == number || !upload.get(n).is_some_and(Signed::fresh)).collect();
+        let wanted: Vec<u32> = (number..=last)
+            .filter(|n| *n == number || !upload.get(n).is_some_and(Signed::fresh))
+            .collect();
         for (n, s) in query(wanted).await? {
             upload.insert(n, s);
         }
         upload.get(&number).cloned().ok_or_else(|| {
-            ProviderError::temporary(ErrorKind::Server, format!("DingTalk's part upload infos lacked part {number}"))
+            ProviderError::temporary(
+                ErrorKind::Server,
+                format!("DingTalk's part upload infos lacked part {number}"),
+            )
         })
     }
 
@@ -117,18 +158,29 @@ impl PutError {
 
 /// PUTs the body to the target's URLs in order until one takes it, with exactly the signed
 /// headers and a Content-Length (and no Content-Type of our own, §4). Returns the ETag.
-pub async fn put(client: &reqwest::Client, target: &Signed, body: &PartBody, what: &str) -> Result<Option<String>, PutError> {
+pub async fn put(
+    client: &reqwest::Client,
+    target: &Signed,
+    body: &PartBody,
+    what: &str,
+) -> Result<Option<String>, PutError> {
     let len = body.len();
     let mut last = None;
     for (i, url) in target.urls.iter().enumerate() {
-        let mut req = client.put(url).timeout(http::timeout_for(len)).header(reqwest::header::CONTENT_LENGTH, len);
+        let mut req = client
+            .put(url)
+            .timeout(http::timeout_for(len))
+            .header(reqwest::header::CONTENT_LENGTH, len);
         for (k, v) in &target.headers {
             req = req.header(k.as_str(), v.as_str());
         }
         let resp = match req.body(body.again().into_reqwest()).send().await {
             Ok(r) => r,
             Err(e) => {
-                let e = ProviderError::network(&format!("{what} (upload URL {} of {})", i + 1, target.urls.len()), &e);
+                let e = ProviderError::network(
+                    &format!("{what} (upload URL {} of {})", i + 1, target.urls.len()),
+                    &e,
+                );
                 tracing::info!("{}; trying the next upload URL", e.message);
                 last = Some(e);
                 continue;
@@ -136,12 +188,19 @@ pub async fn put(client: &reqwest::Client, target: &Signed, body: &PartBody, wha
         };
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
-            let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(|s| s.trim_matches('"').to_owned());
+            let etag = resp
+                .headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim_matches('"').to_owned());
             return Ok(etag);
         }
         let text = resp.text().await.unwrap_or_default();
         let e = errors::storage_put(status, &text);
-        let e = ProviderError { message: format!("{what}: {}", e.message), ..e };
+        let e = ProviderError {
+            message: format!("{what}: {}", e.message),
+            ..e
+        };
         match status {
             403 => return Err(PutError::Refused(e)),
             _ if e.temporary => {
@@ -151,7 +210,9 @@ pub async fn put(client: &reqwest::Client, target: &Signed, body: &PartBody, wha
             _ => return Err(PutError::Failed(e)),
         }
     }
-    Err(PutError::Failed(last.unwrap_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("{what}: no upload URL")))))
+    Err(PutError::Failed(last.unwrap_or_else(|| {
+        ProviderError::temporary(ErrorKind::Server, format!("{what}: no upload URL"))
+    })))
 }
 
 #[cfg(test)]
@@ -160,7 +221,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn signed(secs: u64) -> Signed {
-        Signed { urls: vec!["http://x".into()], headers: vec![], expires_at: Instant::now() + Duration::from_secs(secs), lifetime: Duration::from_secs(secs) }
+        Signed {
+            urls: vec!["http://x".into()],
+            headers: vec![],
+            expires_at: Instant::now() + Duration::from_secs(secs),
+            lifetime: Duration::from_secs(secs),
+        }
     }
 
     #[test]

@@ -201,7 +201,7 @@ mod tests {
             for part in [c.to_string().as_str(), "\"msg\"", "log42", "Feishu upload_part"] {
                 assert!(e.message.contains(part), "code {c}: {part} missing from {}", e.message);
             }
-            let advice = e.message.rsplit(": ").next().unwrap();
+            let advice = e.message.split_once("): ").unwrap().1;
             assert!(advice.len() > 15, "code {c} has human advice: {}", e.message);
         }
     }

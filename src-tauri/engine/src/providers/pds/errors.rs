@@ -48,10 +48,11 @@ pub fn api(what: &str, f: &Failure) -> ProviderError {
     let code = f.code.as_str();
     let family = code.split('.').next().unwrap_or_default();
     match code {
-        "AccessTokenInvalid" | "AccessTokenExpired" => ProviderError::new(
-            ErrorKind::Auth,
-            format!("{said}: the access token was refused even after a refresh; sign in again and update the account's refresh_token"),
-        ),
+        // The refresh itself worked, so this is PDS catching up (or a token revoked again at
+        // once): worth another try later; a dead refresh token fails at the refresh instead.
+        "AccessTokenInvalid" | "AccessTokenExpired" => {
+            ProviderError::temporary(ErrorKind::Auth, format!("{said}: the access token was refused even after a refresh; retrying"))
+        }
         "RefreshTokenExpired" | "RefreshTokenInvalid" | "InvalidParameter.RefreshToken" => refresh_refused(&said),
         "InvalidParameterNotSupported.ParallelUpload" => ProviderError::new(
             ErrorKind::Unsupported,
@@ -186,8 +187,8 @@ mod tests {
             (400, "InvalidParameter.Limit", ErrorKind::InvalidInput, false, false),
             (400, "InvalidRequestJSONFormat", ErrorKind::InvalidInput, false, false),
             (400, "InvalidParameterNotSupported.ParallelUpload", ErrorKind::Unsupported, false, false),
-            (401, "AccessTokenInvalid", ErrorKind::Auth, false, false),
-            (401, "AccessTokenExpired", ErrorKind::Auth, false, false),
+            (401, "AccessTokenInvalid", ErrorKind::Auth, true, false),
+            (401, "AccessTokenExpired", ErrorKind::Auth, true, false),
             (401, "RefreshTokenExpired", ErrorKind::Auth, false, false),
             (401, "RefreshTokenInvalid", ErrorKind::Auth, false, false),
             (400, "InvalidParameter.RefreshToken", ErrorKind::Auth, false, false),

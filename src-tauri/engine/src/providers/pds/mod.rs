@@ -37,6 +37,8 @@ const URL_BATCH: u32 = 16;
 /// `list_uploaded_parts` page size (1–100, §6).
 const LIST_LIMIT: u32 = 100;
 const MAX_PART: u64 = 5 << 30;
+/// Expired-URL answers renewed within one attempt at a part.
+const MAX_URL_RENEWALS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,6 +145,8 @@ struct Created {
     rapid_upload: bool,
     #[serde(default)]
     exist: bool,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     part_info_list: Vec<PartInfo>,
 }
@@ -189,6 +193,9 @@ struct Drive {
     used_size: Option<u64>,
 }
 
+/// Digests of a job's file: (file size, part size they were cut at, digests).
+type Hashed = (u64, u64, Arc<Digests>);
+
 pub struct Pds {
     http: reqwest::Client,
     api: Api,
@@ -198,7 +205,9 @@ pub struct Pds {
     mode: Mode,
     urls: UrlCache,
     /// Hashes computed for an `init` that may be retried: job id → (size, part size, digests).
-    hashed: Mutex<HashMap<i64, (u64, u64, Arc<Digests>)>>,
+    hashed: Mutex<HashMap<i64, Hashed>>,
+    /// Folder ids found or made for destination paths: (parent id, name) → id.
+    folders: Mutex<HashMap<(String, String), String>>,
 }
 
 impl Pds {
@@ -225,6 +234,7 @@ impl Pds {
             mode,
             urls: UrlCache::default(),
             hashed: Mutex::new(HashMap::new()),
+            folders: Mutex::new(HashMap::new()),
             api: Api::new(ctx.http.clone(), base, token::Tokens::new(ctx, token_url)),
         })
     }
@@ -298,11 +308,43 @@ impl Pds {
         Ok(Ok(created))
     }
 
+    /// The folder id for a destination path below the account's folder (`ferry upload --to
+    /// a/b`, or a folder's subfolders): each level is found, or made, by a `type: folder`
+    /// create with `check_name_mode: refuse`, whose `exist` answer names the folder there (§3).
+    async fn folder_for(&self, dest: &str) -> ProviderResult<String> {
+        let mut parent = self.parent_file_id.clone();
+        for name in dest.split('/').filter(|n| !n.is_empty() && *n != ".") {
+            if name == ".." {
+                return Err(ProviderError::new(
+                    ErrorKind::InvalidInput,
+                    format!("destination \"{dest}\" must be a folder path without \"..\""),
+                ));
+            }
+            let key = (parent.clone(), name.to_owned());
+            if let Some(id) = self.folders.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+                parent = id.clone();
+                continue;
+            }
+            let body = json!({ "drive_id": self.drive_id, "parent_file_id": parent, "name": name, "type": "folder", "check_name_mode": "refuse" });
+            let folder: Created = self.api.post("create folder", "/v2/file/create", &body).await?;
+            if folder.kind.as_deref() == Some("file") {
+                return Err(ProviderError::new(
+                    ErrorKind::Conflict,
+                    format!("PDS: a file named \"{name}\" is where the destination folder \"{dest}\" should be"),
+                ));
+            }
+            self.folders.lock().unwrap_or_else(|p| p.into_inner()).insert(key, folder.file_id.clone());
+            parent = folder.file_id;
+        }
+        Ok(parent)
+    }
+
     async fn init_upload(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
         let part_size = self.part_size(job);
         let count = job.size.div_ceil(part_size).max(1) as u32;
         let len = |n: u32| part_size.min(job.size - ((n as u64 - 1) * part_size).min(job.size));
-        let parent = if job.dest.is_empty() { self.parent_file_id.as_str() } else { job.dest };
+        let parent = self.folder_for(job.dest).await?;
+        let parent = parent.as_str();
         let base = json!({
             "drive_id": self.drive_id,
             "parent_file_id": parent,
@@ -448,11 +490,53 @@ impl Pds {
         }
     }
 
+    /// One PUT of a part's raw bytes: exact length, no Authorization, no Content-Type unless
+    /// PDS named one (§4).
+    async fn put(&self, url: &PartUrl, body: PartBody, number: u32) -> ProviderResult<Put> {
+        let len = body.len();
+        let what = format!("PDS part {number} upload");
+        let mut req = self
+            .http
+            .put(&url.url)
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body.into_reqwest())
+            .timeout(http::timeout_for(len));
+        if let Some(ct) = &url.content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        // The URL carries a signature: keep it out of error messages.
+        let resp = req.send().await.map_err(|e| ProviderError::network(&what, &e.without_url()))?;
+        let status = resp.status().as_u16();
+        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = errors::retry_after(resp.headers());
+        let text = resp.text().await.map_err(|e| ProviderError::network(&what, &e.without_url()))?;
+        if (200..300).contains(&status) {
+            return etag
+                .map(Put::Stored)
+                .ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("{what}: the storage answered without an ETag")));
+        }
+        let (code, message) = (xml_field(&text, "Code"), xml_field(&text, "Message"));
+        match (status, code.as_str()) {
+            (403, _) if message.to_ascii_lowercase().contains("expired") => Ok(Put::Expired),
+            (409, "PartAlreadyExist") => Ok(Put::AlreadyThere),
+            _ => Err(errors::data(number, status, &code, &message, retry_after)),
+        }
+    }
+
     async fn file_get(&self, s: &Session) -> ProviderResult<FileInfo> {
         self.api
             .post("file get", "/v2/file/get", &json!({ "drive_id": s.drive_id, "file_id": s.file_id }))
             .await
     }
+}
+
+/// What the storage said to a part PUT, where it is not simply an error.
+enum Put {
+    Stored(String),
+    /// The URL expired: renew it and send again.
+    Expired,
+    /// A serial part already stored (an earlier answer was lost).
+    AlreadyThere,
 }
 
 /// The stored file must be the local one: same size, and the same SHA-1 when both are known.
@@ -544,50 +628,35 @@ impl Provider for Pds {
 
     async fn upload_part(&self, session: &Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
         let s = Session::parse(session)?;
-        let url = self.url_for(&s, part.number).await?;
-        let len = body.len();
-        let what = format!("PDS part {} upload", part.number);
-        // Raw bytes with an exact length; no Authorization, no Content-Type unless PDS named one (§4).
-        let mut req = self
-            .http
-            .put(&url.url)
-            .header(reqwest::header::CONTENT_LENGTH, len)
-            .body(body.into_reqwest())
-            .timeout(http::timeout_for(len));
-        if let Some(ct) = &url.content_type {
-            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        let mut renewals = 0;
+        loop {
+            let url = self.url_for(&s, part.number).await?;
+            match self.put(&url, body.again(), part.number).await? {
+                Put::Stored(etag) => {
+                    return Ok(PartReceipt {
+                        number: part.number,
+                        etag: Some(etag),
+                        extra: Value::Null,
+                    })
+                }
+                Put::AlreadyThere => return self.stored_part(&s, part.number).await,
+                // Not a failure of the job: a new URL and the same part again, at once.
+                Put::Expired if renewals < MAX_URL_RENEWALS => {
+                    self.urls.forget(&s.upload_id, part.number);
+                    renewals += 1;
+                    tracing::info!(part = part.number, "PDS part URL expired; renewing it");
+                }
+                Put::Expired => {
+                    self.urls.forget(&s.upload_id, part.number);
+                    let what = format!("PDS part {} upload", part.number);
+                    return Err(ProviderError::temporary(
+                        ErrorKind::Expired,
+                        format!("{what}: the upload URL expired {renewals} times in a row; trying again"),
+                    )
+                    .retry_after(Some(Duration::ZERO)));
+                }
+            }
         }
-        // The URL carries a signature: keep it out of error messages.
-        let resp = req.send().await.map_err(|e| ProviderError::network(&what, &e.without_url()))?;
-        let status = resp.status().as_u16();
-        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let retry_after = errors::retry_after(resp.headers());
-        let text = resp.text().await.map_err(|e| ProviderError::network(&what, &e.without_url()))?;
-        if (200..300).contains(&status) {
-            return match etag {
-                Some(etag) => Ok(PartReceipt {
-                    number: part.number,
-                    etag: Some(etag),
-                    extra: Value::Null,
-                }),
-                None => Err(ProviderError::temporary(
-                    ErrorKind::Server,
-                    format!("{what}: the storage answered without an ETag"),
-                )),
-            };
-        }
-        let (code, message) = (xml_field(&text, "Code"), xml_field(&text, "Message"));
-        if status == 403 && message.to_ascii_lowercase().contains("expired") {
-            // Not a failure of the job: a new URL and the same part again, at once.
-            self.urls.forget(&s.upload_id, part.number);
-            return Err(
-                ProviderError::temporary(ErrorKind::Expired, format!("{what}: the upload URL expired; fetching a new one")).retry_after(Some(Duration::ZERO)),
-            );
-        }
-        if status == 409 && code == "PartAlreadyExist" {
-            return self.stored_part(&s, part.number).await;
-        }
-        Err(errors::data(part.number, status, &code, &message, retry_after))
     }
 
     async fn commit(&self, session: &Value, job: &JobSpec<'_>, _parts: &[PartReceipt]) -> ProviderResult<Committed> {

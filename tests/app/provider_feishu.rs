@@ -349,7 +349,9 @@ fn a_spent_daily_budget_parks_the_job_visibly_and_it_goes_on_the_next_day() {
     let files = files(&s.dir.path().join("src"), &[size], 51);
     let id = s.upload(&paths(&files), "lark")[0];
     let mut run = s.spawn_run(&[]);
-    let j = s.wait_job(id, 60, "wait for the budget", |j| j["state"] == "queued" && j["error"].as_str().is_some_and(|e| e.contains("daily budget")));
+    let j = s.wait_job(id, 60, "wait for the budget", |j| {
+        j["state"] == "queued" && j["error"].as_str().is_some_and(|e| e.contains("daily budget"))
+    });
     let queue_line = s.run(&["queue"], "").ok().stdout();
     println!("ferry queue: {}", queue_line.trim());
     assert!(queue_line.contains("queued") && queue_line.contains("daily budget of 4 files/upload_part calls"), "{queue_line}");
@@ -446,14 +448,42 @@ fn account_test_gets_a_token_and_finds_the_folder() {
     // Wrong credentials: said so, naming the platform.
     let cfg = fs.mock.config();
     let base = fs.mock.base_url();
-    let args = ["account", "add", "bad", "--provider", "feishu", "--endpoint", &base, "--set", &format!("app_id={}", cfg.app_id), "--set", "parent_node=x"];
+    let args = [
+        "account",
+        "add",
+        "bad",
+        "--provider",
+        "feishu",
+        "--endpoint",
+        &base,
+        "--set",
+        &format!("app_id={}", cfg.app_id),
+        "--set",
+        "parent_node=x",
+    ];
     s.run(&args, "app_secret=wrong\n").ok();
     let r = s.run(&["account", "test", "bad"], "");
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("check app_id and app_secret"), "{}", r.stderr());
     assert_eq!(fs.stats().tokens_issued, 1);
     // Lark is one --endpoint away (the mock above stands in for either platform).
-    s.run(&["account", "add", "intl", "--provider", "feishu", "--endpoint", "https://open.larksuite.com", "--set", "app_id=a", "--set", "parent_node=f"], "app_secret=s\n").ok();
+    s.run(
+        &[
+            "account",
+            "add",
+            "intl",
+            "--provider",
+            "feishu",
+            "--endpoint",
+            "https://open.larksuite.com",
+            "--set",
+            "app_id=a",
+            "--set",
+            "parent_node=f",
+        ],
+        "app_secret=s\n",
+    )
+    .ok();
     let list = s.run(&["account", "list", "--json"], "").ok().stdout();
     assert!(list.contains("https://open.larksuite.com"), "{list}");
 }

@@ -213,7 +213,7 @@ test('the Queue opens on 100,000 jobs and scrolls, rendering only what is in vie
   await find(driver, 'part-grid-empty');
   const overlap = await driver.executeScript(`
     const rows = [...document.querySelectorAll('[data-testid="job-row"]')].map((r) => r.getBoundingClientRect()).sort((a, b) => a.top - b.top);
-    return rows.some((r, i) => i > 0 && r.top < rows[i - 1].bottom - 1);
+    return rows.some((r, i) => i > 0 && r.top < rows[i - 1].bottom - 0.5);
   `);
   assert.equal(overlap, false, 'rows never overlap around an expanded one');
   console.log(`# 100k: expanded job ${midId} in the middle; the rows below moved down to make room`);

@@ -4,7 +4,7 @@
 // language and theme and take the screenshots of docs/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { By, until as wdUntil } from 'selenium-webdriver';
+import { By, Key, until as wdUntil } from 'selenium-webdriver';
 import { startDriver, openApp, freshDataDir, find, byTestId, screenshot } from './harness.mjs';
 import { ferry, startXfyunMock, writeRandomFile, until, sleep, MiB } from './support.mjs';
 
@@ -89,7 +89,14 @@ test('a file queued through the drop handler uploads with a live part grid', asy
       if (window.__seen.states.at(-1) !== s) window.__seen.states.push(s);
     }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-acked', 'data-state'] });
   `);
-  await (await r.findElement(byTestId('job-expand'))).click();
+  // Expanded from the keyboard; the focused button shows its focus ring.
+  const expand = await r.findElement(byTestId('job-expand'));
+  await expand.sendKeys(Key.ENTER);
+  await until('expanded', async () => (await expand.getAttribute('aria-expanded')) === 'true');
+  const ring = await driver.executeScript('const s = getComputedStyle(document.activeElement); return [document.activeElement.dataset.testid, s.outlineStyle, s.outlineWidth];');
+  console.log(`# keyboard: focus on ${ring[0]}, outline ${ring[1]} ${ring[2]}`);
+  assert.equal(ring[0], 'job-expand');
+  assert.notEqual(ring[1], 'none', 'the focused control shows a focus ring');
   const grid = await find(driver, 'part-grid');
   await until('8 parts planned', async () => (await grid.getAttribute('data-total')) === '8');
   await until('a part in flight', async () => (await driver.findElements(By.css('[data-testid="part-cell"][data-state="in_flight"]'))).length === 1);
@@ -98,7 +105,6 @@ test('a file queued through the drop handler uploads with a live part grid', asy
   const eta = await text(await r.findElement(byTestId('job-eta')));
   console.log(`# mid-upload: ${await grid.getAttribute('data-acked')}/8 parts acknowledged, speed "${speed}", time left "${eta}"`);
   assert.match(speed, /MiB\/s|KiB\/s/);
-  await screenshot(driver, 'queue-mid-upload.png');
 });
 
 test('pause stops the bytes at the provider; resume finishes every part', async () => {
@@ -197,7 +203,7 @@ test('language and theme switch everywhere; screenshots of every view', async ()
     assert.equal(html.theme, theme);
     const dark = html.bg === 'rgb(30, 30, 32)';
     assert.equal(dark, theme === 'dark', `body background ${html.bg} for ${theme}`);
-    assert.match(await text(await find(driver, 'nav-queue')), lang === 'zh' ? /^\s*上传队列\s*1\s*$/ : /^\s*Queue\s*1\s*$/);
+    assert.match(await text(await find(driver, 'nav-queue')), lang === 'zh' ? /^\s*上传队列\s*1\s*1 个未完成的上传\s*$/ : /^\s*Queue\s*1\s*1 unfinished upload\s*$/);
     assert.equal(await text(await (await row('interview-2024.mp4')).findElement(byTestId('job-state'))), lang === 'zh' ? '上传中' : 'Uploading');
     await sleep(400); // let WebKit paint
     await screenshot(driver, `queue-${theme}-${lang}.png`);

@@ -127,18 +127,22 @@ test('a folder added through the form uploads a file written into it', async () 
   writeFileSync(path.join(watched, '2024', 'IMG_0001.raw'), randomBytes(64 * 1024));
   writeFileSync(path.join(watched, 'clip.mp4.part'), randomBytes(64 * 1024));
 
+  // Poll the screen and the destination together, so each time is its own.
   const seen = new Set();
   const target = path.join(root, 'camera', '2024', 'IMG_0001.jpg');
-  const queuedAt = await until(
-    'the queued count to reach 1 on screen',
+  let queuedAt = 0;
+  let arrivedAt = 0;
+  await until(
+    'the queued count to reach 1 on screen and the photo at the destination',
     async () => {
       seen.add(`${await rowText(watched, 'watch-status')} | pending ${await rowText(watched, 'watch-pending')}`);
-      return (await rowText(watched, 'watch-queued')) === '1' && Date.now();
+      if (!queuedAt && (await rowText(watched, 'watch-queued')) === '1') queuedAt = Date.now();
+      if (!arrivedAt && existsSync(target)) arrivedAt = Date.now();
+      return queuedAt && arrivedAt;
     },
     60000,
     100,
   );
-  const arrivedAt = await until('the photo at the destination', () => existsSync(target) && Date.now(), 60000);
   assert.equal(sha1(readFileSync(target)), sha1(photo), 'the uploaded bytes are the file’s');
   const moved = path.join(uploaded, '2024', 'IMG_0001.jpg');
   await until('the photo moved aside after upload', () => existsSync(moved), 30000);
@@ -180,8 +184,7 @@ test('screenshots of the view in light and dark, English and Chinese', async () 
     await prefs(lang, theme);
     await go('watches');
     await row(watched);
-    await (await find(driver, 'add-watch')).click(); // the form above the list
-    await find(driver, 'watch-form');
+    await row(gone);
     const html = await driver.executeScript(
       'return { lang: document.documentElement.lang, theme: document.documentElement.dataset.theme ?? null, bg: getComputedStyle(document.body).backgroundColor }',
     );
@@ -192,9 +195,20 @@ test('screenshots of the view in light and dark, English and Chinese', async () 
     await driver.sleep(400); // let WebKit paint
     await screenshot(driver, file);
   }
+  // The form, filled in, above the list.
   await prefs('en', 'light');
   await go('watches');
-  console.log(`# screenshots: ${shots.map((s) => s[2]).join(', ')} in docs/`);
+  await (await find(driver, 'add-watch')).click();
+  await type('watch-dir', '/home/me/Pictures/Import');
+  await type('watch-dest', 'camera/2024');
+  await type('watch-include', '*.jpg, *.{cr2,nef}');
+  await type('watch-exclude', '*.xmp');
+  await (await find(driver, 'watch-after-delete')).click();
+  await driver.executeScript('document.activeElement?.blur()');
+  await driver.sleep(400);
+  await screenshot(driver, 'watches-form.png');
+  await (await find(driver, 'watch-cancel')).click();
+  console.log(`# screenshots: ${[...shots.map((s) => s[2]), 'watches-form.png'].join(', ')} in docs/`);
 });
 
 test('pause and resume reach the watch service; remove asks first', async () => {

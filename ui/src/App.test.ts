@@ -84,14 +84,11 @@ describe('window', () => {
     m.listJobsPage.mockImplementation(pagesOf([jobView(1, { state: 'uploading' }), jobView(2), jobView(3, { state: 'done' })]));
     render(App);
     const nav = await screen.findByRole('navigation');
-    expect([...nav.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual([
-      '#/queue',
-      '#/history',
-      '#/accounts',
-      '#/settings',
-    ]);
+    const mine = ['#/queue', '#/history', '#/accounts', '#/settings'];
+    const hrefs = [...nav.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? '');
+    expect(hrefs.filter((h) => mine.includes(h))).toEqual(mine);
     expect(await screen.findByTestId('nav-queue-count')).toHaveTextContent('2');
-    expect(screen.getByTestId('nav-queue-count')).toHaveAccessibleName('2 unfinished uploads');
+    expect(screen.getByTestId('nav-queue')).toHaveAccessibleName('Queue 2 unfinished uploads');
     expect(screen.getByTestId('engine-status')).toHaveTextContent('Uploading 1');
   });
 

@@ -22,11 +22,16 @@ fn adler32(bytes: &[u8]) -> u32 {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(7) as u8 ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(7) as u8 ^ seed)
+        .collect()
 }
 
 fn sha1_hex(bytes: &[u8]) -> String {
-    sha1::Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 struct Client {
@@ -43,27 +48,40 @@ struct Answer {
 
 impl Answer {
     fn code(&self) -> i64 {
-        self.body["code"].as_i64().unwrap_or_else(|| panic!("no code in {}", self.body))
+        self.body["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no code in {}", self.body))
     }
 }
 
 impl Client {
     async fn new(mock: &FeishuMock) -> Client {
-        let mut c = Client { http: reqwest::Client::new(), base: mock.base_url(), token: String::new() };
+        let mut c = Client {
+            http: reqwest::Client::new(),
+            base: mock.base_url(),
+            token: String::new(),
+        };
         let cfg = mock.config();
-        let a = c.get_token(&cfg.app_id.clone(), &cfg.app_secret.clone()).await;
+        let a = c
+            .get_token(&cfg.app_id.clone(), &cfg.app_secret.clone())
+            .await;
         assert_eq!(a.code(), 0, "{}", a.body);
         c.token = a.body["tenant_access_token"].as_str().unwrap().to_owned();
         c
     }
 
     async fn get_token(&self, app_id: &str, secret: &str) -> Answer {
-        let req = self.http.post(format!("{}{}", self.base, feishu::TOKEN_PATH)).json(&json!({ "app_id": app_id, "app_secret": secret }));
+        let req = self
+            .http
+            .post(format!("{}{}", self.base, feishu::TOKEN_PATH))
+            .json(&json!({ "app_id": app_id, "app_secret": secret }));
         answer(req).await
     }
 
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 
     async fn json(&self, path: &str, body: Value) -> Answer {
@@ -83,7 +101,11 @@ impl Client {
         if let Some(c) = checksum {
             form = form.text("checksum", c.to_string());
         }
-        self.form(feishu::FILES_UPLOAD_ALL, form.part("file", file(bytes.to_vec()))).await
+        self.form(
+            feishu::FILES_UPLOAD_ALL,
+            form.part("file", file(bytes.to_vec())),
+        )
+        .await
     }
 
     async fn prepare(&self, name: &str, size: u64) -> (String, u64, u64) {
@@ -92,10 +114,20 @@ impl Client {
             .await;
         assert_eq!(a.code(), 0, "{}", a.body);
         let d = &a.body["data"];
-        (d["upload_id"].as_str().unwrap().to_owned(), d["block_size"].as_u64().unwrap(), d["block_num"].as_u64().unwrap())
+        (
+            d["upload_id"].as_str().unwrap().to_owned(),
+            d["block_size"].as_u64().unwrap(),
+            d["block_num"].as_u64().unwrap(),
+        )
     }
 
-    fn part_form(upload_id: &str, seq: u64, bytes: &[u8], size: Option<usize>, checksum: Option<u32>) -> Form {
+    fn part_form(
+        upload_id: &str,
+        seq: u64,
+        bytes: &[u8],
+        size: Option<usize>,
+        checksum: Option<u32>,
+    ) -> Form {
         let mut form = Form::new()
             .text("upload_id", upload_id.to_owned())
             .text("seq", seq.to_string())
@@ -107,16 +139,27 @@ impl Client {
     }
 
     async fn part(&self, upload_id: &str, seq: u64, bytes: &[u8]) -> Answer {
-        self.form(feishu::FILES_PART, Self::part_form(upload_id, seq, bytes, None, Some(adler32(bytes)))).await
+        self.form(
+            feishu::FILES_PART,
+            Self::part_form(upload_id, seq, bytes, None, Some(adler32(bytes))),
+        )
+        .await
     }
 
     async fn finish(&self, upload_id: &str, block_num: u64) -> Answer {
-        self.json(feishu::FILES_FINISH, json!({ "upload_id": upload_id, "block_num": block_num })).await
+        self.json(
+            feishu::FILES_FINISH,
+            json!({ "upload_id": upload_id, "block_num": block_num }),
+        )
+        .await
     }
 }
 
 fn file(bytes: Vec<u8>) -> Part {
-    Part::bytes(bytes).file_name("blob").mime_str("application/octet-stream").unwrap()
+    Part::bytes(bytes)
+        .file_name("blob")
+        .mime_str("application/octet-stream")
+        .unwrap()
 }
 
 async fn answer(req: reqwest::RequestBuilder) -> Answer {
@@ -124,7 +167,11 @@ async fn answer(req: reqwest::RequestBuilder) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body: Value = resp.json().await.expect("a JSON body");
-    Answer { status, body, headers }
+    Answer {
+        status,
+        body,
+        headers,
+    }
 }
 
 fn stored_sha1(mock: &FeishuMock, token: &str) -> String {
@@ -133,7 +180,10 @@ fn stored_sha1(mock: &FeishuMock, token: &str) -> String {
 
 /// A mock without the 5-a-second limit, for tests that are not about it.
 fn unthrottled() -> FeishuConfig {
-    FeishuConfig { qps: 1_000, ..FeishuConfig::default() }
+    FeishuConfig {
+        qps: 1_000,
+        ..FeishuConfig::default()
+    }
 }
 
 // ------------------------------------------------------------------ §1a token
@@ -146,21 +196,36 @@ async fn tokens_follow_the_documented_lifetime_rules() {
     let wrong = c.get_token("cli_slkdjalasdkjasd", "nope").await;
     assert_ne!(wrong.code(), 0);
     // ≥ 30 minutes left: the same token comes back, with its remaining lifetime.
-    let again = c.get_token("cli_slkdjalasdkjasd", "dskLLdkasdjlasdKK").await;
+    let again = c
+        .get_token("cli_slkdjalasdkjasd", "dskLLdkasdjlasdKK")
+        .await;
     assert_eq!(again.body["tenant_access_token"], c.token.as_str());
     assert!(again.body["expire"].as_u64().unwrap() <= 7200);
     assert_eq!(mock.stats().tokens_issued, 1);
 
     // A short lifetime: past half of it a new token is issued and the old one still works.
-    let short = FeishuMock::start(FeishuConfig { token_ttl: Duration::from_millis(1_200), ..unthrottled() }).await;
+    let short = FeishuMock::start(FeishuConfig {
+        token_ttl: Duration::from_millis(1_200),
+        ..unthrottled()
+    })
+    .await;
     let c1 = Client::new(&short).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let c2 = Client::new(&short).await;
     assert_ne!(c1.token, c2.token);
-    assert_eq!(c1.prepare("a", 1).await.1, 4 << 20, "the old token is still valid");
+    assert_eq!(
+        c1.prepare("a", 1).await.1,
+        4 << 20,
+        "the old token is still valid"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let a = c1.json(feishu::FILES_PREPARE, json!({})).await;
-    assert_eq!(a.code(), feishu::TENANT_TOKEN_INVALID, "expired: {}", a.body);
+    assert_eq!(
+        a.code(),
+        feishu::TENANT_TOKEN_INVALID,
+        "expired: {}",
+        a.body
+    );
 }
 
 #[tokio::test]
@@ -169,13 +234,24 @@ async fn drive_calls_need_a_valid_bearer_token() {
     let mut c = Client::new(&mock).await;
     let good = c.token.clone();
     c.token = String::new();
-    let a = answer(c.http.post(format!("{}{}", c.base, feishu::FILES_PREPARE)).json(&json!({}))).await;
+    let a = answer(
+        c.http
+            .post(format!("{}{}", c.base, feishu::FILES_PREPARE))
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!((a.status, a.code()), (200, feishu::MISSING_TOKEN));
     c.token = "t-forged".into();
-    assert_eq!(c.json(feishu::FILES_PREPARE, json!({})).await.code(), feishu::TENANT_TOKEN_INVALID);
+    assert_eq!(
+        c.json(feishu::FILES_PREPARE, json!({})).await.code(),
+        feishu::TENANT_TOKEN_INVALID
+    );
     c.token = good;
     mock.expire_tokens();
-    assert_eq!(c.upload_all("a", b"x", None).await.code(), feishu::TENANT_TOKEN_INVALID);
+    assert_eq!(
+        c.upload_all("a", b"x", None).await.code(),
+        feishu::TENANT_TOKEN_INVALID
+    );
     assert_eq!(mock.stats().token_refusals, 3);
 }
 
@@ -195,29 +271,45 @@ async fn upload_all_checks_size_checksum_name_and_folder() {
     assert_eq!(c.upload_all("empty", b"", None).await.code(), 0);
 
     let bad = c.upload_all("a.bin", &data, Some(adler32(&data) ^ 1)).await;
-    assert_eq!((bad.status, bad.code()), (200, feishu::CHECKSUM_INVALID), "failures come as HTTP 200");
+    assert_eq!(
+        (bad.status, bad.code()),
+        (200, feishu::CHECKSUM_INVALID),
+        "failures come as HTTP 200"
+    );
     let form = Form::new()
         .text("file_name", "a")
         .text("parent_type", "explorer")
         .text("parent_node", DEFAULT_FOLDER)
         .text("size", "10")
         .part("file", file(vec![1; 9]));
-    assert_eq!(c.form(feishu::FILES_UPLOAD_ALL, form).await.code(), feishu::SIZE_MISMATCH);
-    assert_eq!(c.upload_all(&"n".repeat(251), b"x", None).await.code(), feishu::INVALID_FILE_NAME);
+    assert_eq!(
+        c.form(feishu::FILES_UPLOAD_ALL, form).await.code(),
+        feishu::SIZE_MISMATCH
+    );
+    assert_eq!(
+        c.upload_all(&"n".repeat(251), b"x", None).await.code(),
+        feishu::INVALID_FILE_NAME
+    );
     let other_folder = Form::new()
         .text("file_name", "a")
         .text("parent_type", "explorer")
         .text("parent_node", "fldNOPE")
         .text("size", "1")
         .part("file", file(vec![1]));
-    assert_eq!(c.form(feishu::FILES_UPLOAD_ALL, other_folder).await.code(), feishu::PARENT_NOT_EXIST);
+    assert_eq!(
+        c.form(feishu::FILES_UPLOAD_ALL, other_folder).await.code(),
+        feishu::PARENT_NOT_EXIST
+    );
     let not_explorer = Form::new()
         .text("file_name", "a")
         .text("parent_type", "docx_file")
         .text("parent_node", DEFAULT_FOLDER)
         .text("size", "1")
         .part("file", file(vec![1]));
-    assert_eq!(c.form(feishu::FILES_UPLOAD_ALL, not_explorer).await.code(), feishu::PARAMS_ERROR);
+    assert_eq!(
+        c.form(feishu::FILES_UPLOAD_ALL, not_explorer).await.code(),
+        feishu::PARAMS_ERROR
+    );
     assert_eq!(mock.objects().len(), 2, "refused uploads store nothing");
 }
 
@@ -228,7 +320,10 @@ async fn upload_all_takes_20_mib_and_not_a_byte_more() {
     let exact = pattern(20 * MIB, 2);
     let a = c.upload_all("exact", &exact, Some(adler32(&exact))).await;
     assert_eq!(a.code(), 0, "{}", a.body);
-    assert_eq!(stored_sha1(&mock, a.body["data"]["file_token"].as_str().unwrap()), sha1_hex(&exact));
+    assert_eq!(
+        stored_sha1(&mock, a.body["data"]["file_token"].as_str().unwrap()),
+        sha1_hex(&exact)
+    );
     let over = pattern(20 * MIB + 1, 3);
     let a = c.upload_all("over", &over, Some(adler32(&over))).await;
     assert_eq!(a.code(), feishu::PARAMS_ERROR, "{}", a.body);
@@ -255,10 +350,27 @@ async fn prepare_part_finish_assembles_the_blocks_in_seq_order() {
     let token = done.body["data"]["file_token"].as_str().unwrap();
     assert_eq!(stored_sha1(&mock, token), sha1_hex(&data));
     // The upload id is used up.
-    assert_eq!(c.finish(&id, block_num).await.code(), feishu::UPLOAD_ID_EXPIRED);
+    assert_eq!(
+        c.finish(&id, block_num).await.code(),
+        feishu::UPLOAD_ID_EXPIRED
+    );
     let s = mock.stats();
-    assert_eq!((s.prepares_ok, s.parts_ok, s.parts_with_checksum, s.finishes_ok), (1, 4, 4, 1));
-    assert_eq!(s.part_calls.iter().map(|p| p.seq.unwrap()).collect::<Vec<_>>(), [2, 0, 1, 1]);
+    assert_eq!(
+        (
+            s.prepares_ok,
+            s.parts_ok,
+            s.parts_with_checksum,
+            s.finishes_ok
+        ),
+        (1, 4, 4, 1)
+    );
+    assert_eq!(
+        s.part_calls
+            .iter()
+            .map(|p| p.seq.unwrap())
+            .collect::<Vec<_>>(),
+        [2, 0, 1, 1]
+    );
 }
 
 #[tokio::test]
@@ -270,12 +382,21 @@ async fn upload_part_checks_seq_size_and_checksum_and_finish_checks_every_block(
     let (b0, b1) = data.split_at(bs as usize);
     assert_eq!(c.part(&id, 2, b1).await.code(), feishu::BLOCK_OUT_OF_BOUNDS);
     let short = Client::part_form(&id, 1, b1, Some(b1.len() + 1), None);
-    assert_eq!(c.form(feishu::FILES_PART, short).await.code(), feishu::SIZE_MISMATCH);
+    assert_eq!(
+        c.form(feishu::FILES_PART, short).await.code(),
+        feishu::SIZE_MISMATCH
+    );
     // A block that is not the planned size.
     assert_eq!(c.part(&id, 1, &b1[..5]).await.code(), feishu::PARAMS_ERROR);
     let corrupt = Client::part_form(&id, 1, b1, None, Some(adler32(b1).wrapping_add(1)));
-    assert_eq!(c.form(feishu::FILES_PART, corrupt).await.code(), feishu::CHECKSUM_INVALID);
-    assert_eq!(c.part("7100000000000000000", 0, b0).await.code(), feishu::UPLOAD_ID_EXPIRED);
+    assert_eq!(
+        c.form(feishu::FILES_PART, corrupt).await.code(),
+        feishu::CHECKSUM_INVALID
+    );
+    assert_eq!(
+        c.part("7100000000000000000", 0, b0).await.code(),
+        feishu::UPLOAD_ID_EXPIRED
+    );
     assert_eq!(c.part(&id, 1, b1).await.code(), 0);
     let missing = c.finish(&id, n).await;
     assert_eq!(missing.code(), feishu::BLOCK_MISSING, "{}", missing.body);
@@ -287,12 +408,19 @@ async fn upload_part_checks_seq_size_and_checksum_and_finish_checks_every_block(
 
 #[tokio::test]
 async fn upload_ids_expire() {
-    let mock = FeishuMock::start(FeishuConfig { upload_ttl: Duration::from_millis(300), ..unthrottled() }).await;
+    let mock = FeishuMock::start(FeishuConfig {
+        upload_ttl: Duration::from_millis(300),
+        ..unthrottled()
+    })
+    .await;
     let c = Client::new(&mock).await;
     let (id, _, _) = c.prepare("f", 10).await;
     assert_eq!(c.part(&id, 0, &[7; 10]).await.code(), 0);
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(c.part(&id, 0, &[7; 10]).await.code(), feishu::UPLOAD_ID_EXPIRED);
+    assert_eq!(
+        c.part(&id, 0, &[7; 10]).await.code(),
+        feishu::UPLOAD_ID_EXPIRED
+    );
     assert_eq!(c.finish(&id, 1).await.code(), feishu::UPLOAD_ID_EXPIRED);
 
     // Or on demand, as if 24 hours had passed.
@@ -300,7 +428,10 @@ async fn upload_ids_expire() {
     let c = Client::new(&mock).await;
     let (id, _, _) = c.prepare("f", 10).await;
     assert_eq!(mock.expire_uploads(), 1);
-    assert_eq!(c.part(&id, 0, &[7; 10]).await.code(), feishu::UPLOAD_ID_EXPIRED);
+    assert_eq!(
+        c.part(&id, 0, &[7; 10]).await.code(),
+        feishu::UPLOAD_ID_EXPIRED
+    );
 }
 
 // ------------------------------------------------------------------ §5, §10 limits
@@ -320,7 +451,8 @@ async fn concurrent_parts_of_one_upload_are_refused_and_recorded() {
         tokio::time::sleep(Duration::from_millis(400)).await;
         Ok::<_, std::io::Error>(block)
     });
-    let slow_file = Part::stream_with_length(reqwest::Body::wrap_stream(stream), 4 * MIB as u64).file_name("blob");
+    let slow_file = Part::stream_with_length(reqwest::Body::wrap_stream(stream), 4 * MIB as u64)
+        .file_name("blob");
     let slow_form = Form::new()
         .text("upload_id", id.clone())
         .text("seq", "0")
@@ -336,10 +468,22 @@ async fn concurrent_parts_of_one_upload_are_refused_and_recorded() {
     };
     let (slow, (same, other)) = tokio::join!(slow, fast);
     assert_eq!(slow.code(), 0);
-    assert_eq!((same.status, same.code()), (200, feishu::CAN_RETRY), "{}", same.body);
-    assert_eq!(other.code(), 0, "another upload is not concurrent with this one");
+    assert_eq!(
+        (same.status, same.code()),
+        (200, feishu::CAN_RETRY),
+        "{}",
+        same.body
+    );
+    assert_eq!(
+        other.code(),
+        0,
+        "another upload is not concurrent with this one"
+    );
     let s = mock.stats();
-    assert_eq!((s.refused_concurrent, s.max_concurrent_parts_per_upload), (1, 2));
+    assert_eq!(
+        (s.refused_concurrent, s.max_concurrent_parts_per_upload),
+        (1, 2)
+    );
 }
 
 #[tokio::test]
@@ -355,7 +499,10 @@ async fn more_than_five_calls_a_second_are_refused_with_can_retry() {
     }
     let refused = codes.iter().filter(|c| **c == feishu::CAN_RETRY).count();
     let s = mock.stats();
-    println!("codes {codes:?}; max part calls in one second {}", s.max_part_calls_per_second);
+    println!(
+        "codes {codes:?}; max part calls in one second {}",
+        s.max_part_calls_per_second
+    );
     assert!(refused >= 3, "{codes:?}");
     assert_eq!(s.refused_rate as usize, refused);
     assert!(s.max_part_calls_per_second >= 6);
@@ -366,7 +513,11 @@ async fn more_than_five_calls_a_second_are_refused_with_can_retry() {
 
 #[tokio::test]
 async fn the_daily_limit_answers_can_retry() {
-    let mock = FeishuMock::start(FeishuConfig { daily_limit: 2, ..unthrottled() }).await;
+    let mock = FeishuMock::start(FeishuConfig {
+        daily_limit: 2,
+        ..unthrottled()
+    })
+    .await;
     let c = Client::new(&mock).await;
     c.prepare("a", 1).await;
     c.prepare("b", 1).await;
@@ -382,43 +533,120 @@ async fn injected_faults_use_the_documented_answers() {
     let mock = FeishuMock::start(unthrottled()).await;
     let c = Client::new(&mock).await;
     let faults = mock.faults();
-    faults.push(FaultRule::on(feishu::FILES_PREPARE, FaultAction::BusinessError { code: feishu::RATE_LIMITED, message: None }).times(1)).unwrap();
-    faults.push(FaultRule::on(feishu::FILES_PREPARE, FaultAction::BusinessError { code: feishu::CAN_RETRY, message: None }).times(1)).unwrap();
+    faults
+        .push(
+            FaultRule::on(
+                feishu::FILES_PREPARE,
+                FaultAction::BusinessError {
+                    code: feishu::RATE_LIMITED,
+                    message: None,
+                },
+            )
+            .times(1),
+        )
+        .unwrap();
+    faults
+        .push(
+            FaultRule::on(
+                feishu::FILES_PREPARE,
+                FaultAction::BusinessError {
+                    code: feishu::CAN_RETRY,
+                    message: None,
+                },
+            )
+            .times(1),
+        )
+        .unwrap();
     let body = json!({ "file_name": "a", "parent_type": "explorer", "parent_node": DEFAULT_FOLDER, "size": 1 });
     let a = c.json(feishu::FILES_PREPARE, body.clone()).await;
     assert_eq!((a.status, a.code()), (429, feishu::RATE_LIMITED));
     assert_eq!(a.headers["x-ogw-ratelimit-reset"], "1");
     assert!(a.headers.contains_key("x-ogw-ratelimit-limit"));
     let a = c.json(feishu::FILES_PREPARE, body.clone()).await;
-    assert_eq!((a.status, a.code(), a.body["msg"].as_str()), (200, feishu::CAN_RETRY, Some("can retry.")));
+    assert_eq!(
+        (a.status, a.code(), a.body["msg"].as_str()),
+        (200, feishu::CAN_RETRY, Some("can retry."))
+    );
     assert_eq!(c.json(feishu::FILES_PREPARE, body).await.code(), 0);
     // A dropped connection is a transport error.
-    faults.push(FaultRule::on(feishu::FILES_UPLOAD_ALL, FaultAction::DropMidBody { after_bytes: 1000 }).times(1)).unwrap();
-    let form = Form::new().text("file_name", "a").part("file", file(pattern(100_000, 9)));
-    assert!(c.post(feishu::FILES_UPLOAD_ALL).multipart(form).send().await.is_err());
+    faults
+        .push(
+            FaultRule::on(
+                feishu::FILES_UPLOAD_ALL,
+                FaultAction::DropMidBody { after_bytes: 1000 },
+            )
+            .times(1),
+        )
+        .unwrap();
+    let form = Form::new()
+        .text("file_name", "a")
+        .part("file", file(pattern(100_000, 9)));
+    assert!(c
+        .post(feishu::FILES_UPLOAD_ALL)
+        .multipart(form)
+        .send()
+        .await
+        .is_err());
     assert_eq!(mock.stats().faults_injected, 3);
 }
 
 #[tokio::test]
 async fn documented_http_statuses_when_asked() {
-    let mock = FeishuMock::start(FeishuConfig { documented_http_status: true, ..unthrottled() }).await;
+    let mock = FeishuMock::start(FeishuConfig {
+        documented_http_status: true,
+        ..unthrottled()
+    })
+    .await;
     let c = Client::new(&mock).await;
     let a = c.upload_all(&"n".repeat(300), b"x", None).await;
     assert_eq!((a.status, a.code()), (400, feishu::INVALID_FILE_NAME));
-    mock.faults().push(FaultRule::on(feishu::FILES_UPLOAD_ALL, FaultAction::BusinessError { code: feishu::CAN_RETRY, message: None }).times(1)).unwrap();
+    mock.faults()
+        .push(
+            FaultRule::on(
+                feishu::FILES_UPLOAD_ALL,
+                FaultAction::BusinessError {
+                    code: feishu::CAN_RETRY,
+                    message: None,
+                },
+            )
+            .times(1),
+        )
+        .unwrap();
     let a = c.upload_all("a", b"x", None).await;
-    assert_eq!((a.status, a.code()), (200, feishu::CAN_RETRY), "1061045 is documented as HTTP 200");
-    mock.faults().push(FaultRule::on(feishu::FILES_UPLOAD_ALL, FaultAction::BusinessError { code: feishu::FORBIDDEN, message: None }).times(1)).unwrap();
+    assert_eq!(
+        (a.status, a.code()),
+        (200, feishu::CAN_RETRY),
+        "1061045 is documented as HTTP 200"
+    );
+    mock.faults()
+        .push(
+            FaultRule::on(
+                feishu::FILES_UPLOAD_ALL,
+                FaultAction::BusinessError {
+                    code: feishu::FORBIDDEN,
+                    message: None,
+                },
+            )
+            .times(1),
+        )
+        .unwrap();
     assert_eq!(c.upload_all("a", b"x", None).await.status, 403);
     assert_eq!(feishu::documented_status(feishu::UPLOAD_ID_EXPIRED), 400);
 }
 
 #[tokio::test]
 async fn quota_is_enforced() {
-    let mock = FeishuMock::start(FeishuConfig { quota_bytes: Some(100), ..unthrottled() }).await;
+    let mock = FeishuMock::start(FeishuConfig {
+        quota_bytes: Some(100),
+        ..unthrottled()
+    })
+    .await;
     let c = Client::new(&mock).await;
     assert_eq!(c.upload_all("a", &[1; 60], None).await.code(), 0);
-    assert_eq!(c.upload_all("b", &[1; 60], None).await.code(), feishu::TENANT_QUOTA_EXCEEDED);
+    assert_eq!(
+        c.upload_all("b", &[1; 60], None).await.code(),
+        feishu::TENANT_QUOTA_EXCEEDED
+    );
     let a = c.json(feishu::FILES_PREPARE, json!({ "file_name": "c", "parent_type": "explorer", "parent_node": DEFAULT_FOLDER, "size": 41 })).await;
     assert_eq!(a.code(), feishu::TENANT_QUOTA_EXCEEDED);
 }
@@ -441,30 +669,88 @@ async fn media_upload_points_need_their_extra() {
         f.part("file", file(vec![1, 2, 3]))
     };
     let route = r#"{"drive_route_token":"doxcnXgNGAtaAraIRVeCfmabcef"}"#;
-    assert_eq!(c.form(feishu::MEDIAS_UPLOAD_ALL, media("docx_image", "blk", None)).await.code(), feishu::PARAMS_ERROR);
-    assert_eq!(c.form(feishu::MEDIAS_UPLOAD_ALL, media("docx_image", "blk", Some("{}"))).await.code(), feishu::PARAMS_ERROR);
-    assert_eq!(c.form(feishu::MEDIAS_UPLOAD_ALL, media("moments", "blk", Some(route))).await.code(), feishu::PARAMS_ERROR);
-    assert_eq!(c.form(feishu::MEDIAS_UPLOAD_ALL, media("docx_image", "blk", Some(route))).await.code(), 0);
+    assert_eq!(
+        c.form(feishu::MEDIAS_UPLOAD_ALL, media("docx_image", "blk", None))
+            .await
+            .code(),
+        feishu::PARAMS_ERROR
+    );
+    assert_eq!(
+        c.form(
+            feishu::MEDIAS_UPLOAD_ALL,
+            media("docx_image", "blk", Some("{}"))
+        )
+        .await
+        .code(),
+        feishu::PARAMS_ERROR
+    );
+    assert_eq!(
+        c.form(
+            feishu::MEDIAS_UPLOAD_ALL,
+            media("moments", "blk", Some(route))
+        )
+        .await
+        .code(),
+        feishu::PARAMS_ERROR
+    );
+    assert_eq!(
+        c.form(
+            feishu::MEDIAS_UPLOAD_ALL,
+            media("docx_image", "blk", Some(route))
+        )
+        .await
+        .code(),
+        0
+    );
     let import = r#"{"obj_type":"docx","file_extension":"md"}"#;
-    assert_eq!(c.form(feishu::MEDIAS_UPLOAD_ALL, media("ccm_import_open", "", Some(import))).await.code(), 0);
+    assert_eq!(
+        c.form(
+            feishu::MEDIAS_UPLOAD_ALL,
+            media("ccm_import_open", "", Some(import))
+        )
+        .await
+        .code(),
+        0
+    );
     let a = c
         .json(
             feishu::MEDIAS_PREPARE,
             json!({ "file_name": "big.mp4", "parent_type": "docx_file", "parent_node": "blk", "size": 5 * MIB, "extra": route }),
         )
         .await;
-    assert_eq!((a.code(), a.body["data"]["block_num"].as_u64()), (0, Some(2)));
+    assert_eq!(
+        (a.code(), a.body["data"]["block_num"].as_u64()),
+        (0, Some(2))
+    );
     let objects = mock.objects();
     assert_eq!(objects.len(), 2);
-    assert_eq!((objects[0].placement.family.as_str(), objects[0].placement.parent_type.as_str()), ("medias", "docx_image"));
+    assert_eq!(
+        (
+            objects[0].placement.family.as_str(),
+            objects[0].placement.parent_type.as_str()
+        ),
+        ("medias", "docx_image")
+    );
 }
 
 #[tokio::test]
 async fn folder_meta_answers_for_known_folders() {
     let mock = FeishuMock::start(unthrottled()).await;
     let c = Client::new(&mock).await;
-    let get = |token: &str| answer(c.http.get(format!("{}/open-apis/drive/explorer/v2/folder/{token}/meta", c.base)).bearer_auth(&c.token));
+    let get = |token: &str| {
+        answer(
+            c.http
+                .get(format!(
+                    "{}/open-apis/drive/explorer/v2/folder/{token}/meta",
+                    c.base
+                ))
+                .bearer_auth(&c.token),
+        )
+    };
     let a = get(DEFAULT_FOLDER).await;
-    assert_eq!((a.code(), a.body["data"]["token"].as_str()), (0, Some(DEFAULT_FOLDER)));
+    assert_eq!(
+        (a.code(), a.body["data"]["token"].as_str()),
+        (0, Some(DEFAULT_FOLDER))
+    );
     assert_eq!(get("fldNOPE").await.code(), feishu::NOT_FOUND);
 }

@@ -38,7 +38,9 @@ impl Tokens {
     }
 
     fn is_valid(&self, token: &str) -> bool {
-        self.valid.get(token).is_some_and(|end| Instant::now() < *end)
+        self.valid
+            .get(token)
+            .is_some_and(|end| Instant::now() < *end)
     }
 }
 
@@ -51,12 +53,23 @@ pub(crate) async fn issue(State(app): State<Arc<App>>, req: Request) -> Response
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     let bytes = body::read_limited(req.into_body(), 64 * 1024).await.ok();
-    let body: Option<Value> = bytes.filter(|_| is_json).and_then(|b| serde_json::from_slice(&b).ok());
-    let field = |name: &str| body.as_ref().and_then(|b| b[name].as_str()).unwrap_or_default().to_owned();
+    let body: Option<Value> = bytes
+        .filter(|_| is_json)
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|b| b[name].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let (app_id, secret) = (field("app_id"), field("app_secret"));
     if app_id.is_empty() || secret.is_empty() {
         // The token endpoint's own codes are not in the notes; 10003 is "invalid param".
-        return (StatusCode::BAD_REQUEST, Json(json!({ "code": 10003, "msg": "invalid param" }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "code": 10003, "msg": "invalid param" })),
+        )
+            .into_response();
     }
     if app_id != app.cfg.app_id || secret != app.cfg.app_secret {
         let msg = super::envelope::default_message(APP_SECRET_INVALID);
@@ -66,9 +79,14 @@ pub(crate) async fn issue(State(app): State<Arc<App>>, req: Request) -> Response
     let reissue_within = REISSUE_WITHIN.min(ttl / 2);
     let now = Instant::now();
     let mut tokens = app.tokens.lock();
-    let current = tokens.current.clone().and_then(|t| tokens.valid.get(&t).map(|end| (t, *end)));
+    let current = tokens
+        .current
+        .clone()
+        .and_then(|t| tokens.valid.get(&t).map(|end| (t, *end)));
     let (token, left) = match current {
-        Some((token, end)) if end.saturating_duration_since(now) >= reissue_within => (token, end - now),
+        Some((token, end)) if end.saturating_duration_since(now) >= reissue_within => {
+            (token, end - now)
+        }
         _ => {
             let token = format!("t-{:032x}", rand_u128());
             tokens.valid.insert(token.clone(), now + ttl);
@@ -82,11 +100,22 @@ pub(crate) async fn issue(State(app): State<Arc<App>>, req: Request) -> Response
 }
 
 /// Every Drive call needs `Authorization: Bearer <a valid token>`.
-pub(crate) async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+pub(crate) async fn require_token(
+    State(app): State<Arc<App>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let refusal = match header.strip_prefix("Bearer ").map(str::trim) {
         None | Some("") => Some(BizError::new(MISSING_TOKEN, "")),
-        Some(token) if !app.tokens.lock().is_valid(token) => Some(BizError::new(TENANT_TOKEN_INVALID, "")),
+        Some(token) if !app.tokens.lock().is_valid(token) => {
+            Some(BizError::new(TENANT_TOKEN_INVALID, ""))
+        }
         Some(_) => None,
     };
     match refusal {
@@ -103,7 +132,11 @@ pub(crate) async fn require_token(State(app): State<Arc<App>>, req: Request, nex
 fn rand_u128() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     let a = h.finish();
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(a);

@@ -78,8 +78,12 @@ pub fn default_message(code: i64) -> &'static str {
         1062507 => "parent node out of sibling num.",
         1064230 => "locked for data migration",
         99991400 => "request trigger frequency limit",
-        99991661 => "Missing access token for authorization. Please make a request with token attached.",
-        99991663 => "Invalid access token for authorization. Please make a request with token attached.",
+        99991661 => {
+            "Missing access token for authorization. Please make a request with token attached."
+        }
+        99991663 => {
+            "Invalid access token for authorization. Please make a request with token attached."
+        }
         10014 => "app secret invalid",
         _ => "unknown error",
     }
@@ -109,7 +113,12 @@ pub(crate) struct BizError {
 
 impl BizError {
     pub fn new(code: i64, detail: impl std::fmt::Display) -> Self {
-        BizError { code, message: format!("{} {detail}", default_message(code)).trim_end().to_owned() }
+        BizError {
+            code,
+            message: format!("{} {detail}", default_message(code))
+                .trim_end()
+                .to_owned(),
+        }
     }
 
     pub fn params(detail: impl std::fmt::Display) -> Self {
@@ -130,7 +139,9 @@ pub(crate) struct StatusPolicy {
 
 fn log_id() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(1);
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     format!("{millis}{:08X}", SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -143,7 +154,11 @@ fn with_log_id(status: StatusCode, body: Value, log: &str) -> Response {
 }
 
 pub(crate) fn success(data: Value) -> Response {
-    with_log_id(StatusCode::OK, json!({ "code": SUCCESS, "msg": "success", "data": data }), &log_id())
+    with_log_id(
+        StatusCode::OK,
+        json!({ "code": SUCCESS, "msg": "success", "data": data }),
+        &log_id(),
+    )
 }
 
 impl StatusPolicy {
@@ -151,9 +166,14 @@ impl StatusPolicy {
         if err.code == RATE_LIMITED {
             return gateway_throttle(&err.message);
         }
-        let status = if self.documented { documented_status(err.code) } else { StatusCode::OK };
+        let status = if self.documented {
+            documented_status(err.code)
+        } else {
+            StatusCode::OK
+        };
         let log = log_id();
-        let body = json!({ "code": err.code, "msg": err.message, "data": {}, "error": { "log_id": log } });
+        let body =
+            json!({ "code": err.code, "msg": err.message, "data": {}, "error": { "log_id": log } });
         with_log_id(status, body, &log)
     }
 }
@@ -162,10 +182,13 @@ impl StatusPolicy {
 /// `x-ogw-ratelimit-*` headers saying how long to wait.
 pub(crate) fn gateway_throttle(message: &str) -> Response {
     let log = log_id();
-    let body = json!({ "code": RATE_LIMITED, "msg": message, "data": {}, "error": { "log_id": log } });
+    let body =
+        json!({ "code": RATE_LIMITED, "msg": message, "data": {}, "error": { "log_id": log } });
     let mut resp = with_log_id(StatusCode::TOO_MANY_REQUESTS, body, &log);
-    resp.headers_mut().insert("x-ogw-ratelimit-limit", HeaderValue::from_static("5"));
-    resp.headers_mut().insert("x-ogw-ratelimit-reset", HeaderValue::from_static("1"));
+    resp.headers_mut()
+        .insert("x-ogw-ratelimit-limit", HeaderValue::from_static("5"));
+    resp.headers_mut()
+        .insert("x-ogw-ratelimit-reset", HeaderValue::from_static("1"));
     resp
 }
 

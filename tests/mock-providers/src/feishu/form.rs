@@ -18,7 +18,16 @@ use super::adler::Adler32;
 use super::envelope::BizError;
 use crate::body;
 
-const TEXT_FIELDS: [&str; 8] = ["file_name", "parent_type", "parent_node", "size", "checksum", "extra", "upload_id", "seq"];
+const TEXT_FIELDS: [&str; 8] = [
+    "file_name",
+    "parent_type",
+    "parent_node",
+    "size",
+    "checksum",
+    "extra",
+    "upload_id",
+    "seq",
+];
 const FILE_FIELD: &str = "file";
 const MAX_TEXT_FIELD: usize = 64 * 1024;
 
@@ -43,7 +52,9 @@ impl Form {
 
     /// A required, non-empty text field.
     pub(crate) fn required(&self, name: &str) -> Result<&str, BizError> {
-        self.text(name).filter(|v| !v.is_empty()).ok_or_else(|| BizError::params(format!("{name} is required")))
+        self.text(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| BizError::params(format!("{name} is required")))
     }
 }
 
@@ -64,8 +75,9 @@ pub(crate) async fn read_form(
         body::drain(req.into_body()).await;
         return Err(BizError::params("content-type must be multipart/form-data"));
     }
-    let mut multipart =
-        Multipart::from_request(req, &()).await.map_err(|e| BizError::params(format!("invalid multipart body: {e}")))?;
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| BizError::params(format!("invalid multipart body: {e}")))?;
     let mut form = Form::default();
     let mut first_error: Option<BizError> = None;
     loop {
@@ -84,7 +96,9 @@ pub(crate) async fn read_form(
                 drain_field(field).await?;
                 Err(BizError::params("duplicate form field file"))
             } else {
-                receive_file(field, incoming, file_limit).await.map(|f| form.file = Some(f))
+                receive_file(field, incoming, file_limit)
+                    .await
+                    .map(|f| form.file = Some(f))
             }
         } else if TEXT_FIELDS.contains(&name.as_str()) {
             match read_text(field, &name).await {
@@ -126,9 +140,16 @@ async fn read_text(mut field: Field<'_>, name: &str) -> Result<String, BizError>
     String::from_utf8(buf).map_err(|_| BizError::params(format!("{name} is not valid UTF-8")))
 }
 
-async fn receive_file(mut field: Field<'_>, incoming: &Path, limit: u64) -> Result<FilePart, BizError> {
-    let (file, temp) =
-        tempfile::Builder::new().prefix("body-").tempfile_in(incoming).map_err(BizError::internal)?.into_parts();
+async fn receive_file(
+    mut field: Field<'_>,
+    incoming: &Path,
+    limit: u64,
+) -> Result<FilePart, BizError> {
+    let (file, temp) = tempfile::Builder::new()
+        .prefix("body-")
+        .tempfile_in(incoming)
+        .map_err(BizError::internal)?
+        .into_parts();
     let mut out = BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
     let mut size = 0u64;
     let mut adler = Adler32::default();
@@ -146,7 +167,11 @@ async fn receive_file(mut field: Field<'_>, incoming: &Path, limit: u64) -> Resu
     }
     match write_error {
         Some(e) => Err(BizError::internal(e)),
-        None => Ok(FilePart { temp, size, adler32: adler.value() }),
+        None => Ok(FilePart {
+            temp,
+            size,
+            adler32: adler.value(),
+        }),
     }
 }
 
@@ -156,5 +181,8 @@ async fn drain_field(mut field: Field<'_>) -> Result<(), BizError> {
 }
 
 async fn next_chunk(field: &mut Field<'_>) -> Result<Option<bytes::Bytes>, BizError> {
-    field.chunk().await.map_err(|e| BizError::params(format!("invalid multipart body: {e}")))
+    field
+        .chunk()
+        .await
+        .map_err(|e| BizError::params(format!("invalid multipart body: {e}")))
 }

@@ -77,12 +77,22 @@ impl CallLimits {
         let mut in_flight = self.in_flight.lock();
         let n = in_flight.entry(upload_id.to_owned()).or_default();
         *n += 1;
-        PartGuard { limits: self.clone(), upload_id: upload_id.to_owned(), arrived, concurrent: *n > 1 }
+        PartGuard {
+            limits: self.clone(),
+            upload_id: upload_id.to_owned(),
+            arrived,
+            concurrent: *n > 1,
+        }
     }
 
     /// Most part calls of one upload that were handled at the same time.
     pub(crate) fn max_concurrent_parts(&self) -> u64 {
-        self.spans.lock().values().map(|s| max_overlap(s)).max().unwrap_or(0)
+        self.spans
+            .lock()
+            .values()
+            .map(|s| max_overlap(s))
+            .max()
+            .unwrap_or(0)
     }
 
     pub(crate) fn reset(&self) {
@@ -116,14 +126,20 @@ impl Drop for PartGuard {
             }
         }
         drop(in_flight);
-        self.limits.spans.lock().entry(self.upload_id.clone()).or_default().push((self.arrived, Instant::now()));
+        self.limits
+            .spans
+            .lock()
+            .entry(self.upload_id.clone())
+            .or_default()
+            .push((self.arrived, Instant::now()));
     }
 }
 
 /// Largest number of half-open spans covering one instant.
 fn max_overlap(spans: &[(Instant, Instant)]) -> u64 {
     // An end sorts before a start at the same instant: back-to-back calls do not overlap.
-    let mut events: Vec<(Instant, i64)> = spans.iter().flat_map(|&(s, e)| [(s, 1), (e, -1)]).collect();
+    let mut events: Vec<(Instant, i64)> =
+        spans.iter().flat_map(|&(s, e)| [(s, 1), (e, -1)]).collect();
     events.sort();
     let (mut current, mut max) = (0i64, 0i64);
     for (_, delta) in events {
@@ -144,11 +160,19 @@ mod tests {
             assert_eq!(l.arrive("/p", 5, 100), Ok(()));
         }
         assert_eq!(l.arrive("/p", 5, 100), Err(Refusal::Rate));
-        assert_eq!(l.arrive("/q", 5, 100), Ok(()), "each API has its own window");
+        assert_eq!(
+            l.arrive("/q", 5, 100),
+            Ok(()),
+            "each API has its own window"
+        );
         assert_eq!(l.max_per_window()["/p"], 6);
         std::thread::sleep(WINDOW);
         assert_eq!(l.arrive("/p", 5, 100), Ok(()));
-        assert_eq!(l.arrive("/p", 5, 7), Err(Refusal::Daily), "8 calls of /p so far");
+        assert_eq!(
+            l.arrive("/p", 5, 7),
+            Err(Refusal::Daily),
+            "8 calls of /p so far"
+        );
     }
 
     #[test]
@@ -157,7 +181,10 @@ mod tests {
         let a = l.part_begins("u1", Instant::now());
         assert!(!a.concurrent());
         let other = l.part_begins("u2", Instant::now());
-        assert!(!other.concurrent(), "another upload is not concurrent with u1");
+        assert!(
+            !other.concurrent(),
+            "another upload is not concurrent with u1"
+        );
         let b = l.part_begins("u1", Instant::now());
         assert!(b.concurrent());
         drop((a, b, other));

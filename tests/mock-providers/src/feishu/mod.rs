@@ -36,9 +36,10 @@ use crate::sink;
 
 pub use envelope::{default_message, documented_status};
 pub use envelope::{
-    BLOCK_MISSING, BLOCK_OUT_OF_BOUNDS, CAN_RETRY, CHECKSUM_INVALID, FORBIDDEN, INTERNAL_ERROR, INTERNAL_TIMEOUT,
-    INVALID_FILE_NAME, MISSING_TOKEN, NAME_REVIEW_FAILED, NOT_FOUND, NO_SCOPE, PARAMS_ERROR, PARENT_NOT_EXIST,
-    RATE_LIMITED, SIZE_MISMATCH, TENANT_QUOTA_EXCEEDED, TENANT_TOKEN_INVALID, UPLOAD_ID_EXPIRED, USER_QUOTA_EXCEEDED,
+    BLOCK_MISSING, BLOCK_OUT_OF_BOUNDS, CAN_RETRY, CHECKSUM_INVALID, FORBIDDEN, INTERNAL_ERROR,
+    INTERNAL_TIMEOUT, INVALID_FILE_NAME, MISSING_TOKEN, NAME_REVIEW_FAILED, NOT_FOUND, NO_SCOPE,
+    PARAMS_ERROR, PARENT_NOT_EXIST, RATE_LIMITED, SIZE_MISMATCH, TENANT_QUOTA_EXCEEDED,
+    TENANT_TOKEN_INVALID, UPLOAD_ID_EXPIRED, USER_QUOTA_EXCEEDED,
 };
 pub use stats::{PartCall, Stats};
 pub use store::{Placement, StoredObject};
@@ -56,8 +57,16 @@ pub const FOLDER_META: &str = "/open-apis/drive/explorer/v2/folder/{token}/meta"
 pub const ROOT_FOLDER_META: &str = "/open-apis/drive/explorer/v2/root_folder/meta";
 
 /// The upload APIs, each limited to 5 calls a second and 10,000 a day (§10).
-const LIMITED: [&str; 8] =
-    [FILES_UPLOAD_ALL, FILES_PREPARE, FILES_PART, FILES_FINISH, MEDIAS_UPLOAD_ALL, MEDIAS_PREPARE, MEDIAS_PART, MEDIAS_FINISH];
+const LIMITED: [&str; 8] = [
+    FILES_UPLOAD_ALL,
+    FILES_PREPARE,
+    FILES_PART,
+    FILES_FINISH,
+    MEDIAS_UPLOAD_ALL,
+    MEDIAS_PREPARE,
+    MEDIAS_PART,
+    MEDIAS_FINISH,
+];
 
 /// The doc's example folder token.
 pub const DEFAULT_FOLDER: &str = "fldbcO1UuPz8VwnpPx5a92abcef";
@@ -147,8 +156,12 @@ impl App {
         let mut s = self.stats.snapshot();
         s.faults_injected = self.faults.fired_total();
         s.max_calls_per_second = self.limits.max_per_window();
-        s.max_part_calls_per_second =
-            [FILES_PART, MEDIAS_PART].iter().filter_map(|p| s.max_calls_per_second.get(*p)).copied().max().unwrap_or(0);
+        s.max_part_calls_per_second = [FILES_PART, MEDIAS_PART]
+            .iter()
+            .filter_map(|p| s.max_calls_per_second.get(*p))
+            .copied()
+            .max()
+            .unwrap_or(0);
         s.max_concurrent_parts_per_upload = self.limits.max_concurrent_parts();
         s
     }
@@ -186,12 +199,16 @@ pub struct FeishuMock {
 impl FeishuMock {
     /// Starts on a free port. Panics only if loopback cannot be bound or the temp dir created.
     pub async fn start(cfg: FeishuConfig) -> FeishuMock {
-        Self::start_on(cfg, 0).await.expect("start the feishu mock on 127.0.0.1")
+        Self::start_on(cfg, 0)
+            .await
+            .expect("start the feishu mock on 127.0.0.1")
     }
 
     pub async fn start_on(cfg: FeishuConfig, port: u16) -> io::Result<FeishuMock> {
         let store = store::Store::open(cfg.data_dir.clone(), cfg.upload_ttl)?;
-        let policy = envelope::StatusPolicy { documented: cfg.documented_http_status };
+        let policy = envelope::StatusPolicy {
+            documented: cfg.documented_http_status,
+        };
         let app = Arc::new(App {
             cfg,
             store,
@@ -270,11 +287,20 @@ fn router(app: Arc<App>) -> Router {
         .route(MEDIAS_FINISH, post(handlers::finish))
         .route(FOLDER_META, get(handlers::folder_meta))
         .route(ROOT_FOLDER_META, get(handlers::root_meta))
-        .route_layer(middleware::from_fn_with_state(app.clone(), auth::require_token))
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            auth::require_token,
+        ))
         .layer(DefaultBodyLimit::disable())
         .with_state(app.clone());
-    let token = Router::new().route(TOKEN_PATH, post(auth::issue)).with_state(app.clone());
-    let faultable = faults::wrap(drive.merge(token).merge(sink::routes()), app.faults.clone(), envelope::fault_renderer(app.policy));
+    let token = Router::new()
+        .route(TOKEN_PATH, post(auth::issue))
+        .with_state(app.clone());
+    let faultable = faults::wrap(
+        drive.merge(token).merge(sink::routes()),
+        app.faults.clone(),
+        envelope::fault_renderer(app.policy),
+    );
     // Limits see every call, faulted ones included; counting is outermost.
     let limited = faultable.layer(middleware::from_fn_with_state(app.clone(), limit_calls));
     let counted = limited.layer(middleware::from_fn_with_state(app.clone(), count_request));
@@ -283,7 +309,8 @@ fn router(app: Arc<App>) -> Router {
 
 async fn count_request(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    app.stats.update(|s| *s.requests_by_endpoint.entry(path).or_default() += 1);
+    app.stats
+        .update(|s| *s.requests_by_endpoint.entry(path).or_default() += 1);
     next.run(req).await
 }
 
@@ -307,11 +334,16 @@ async fn limit_calls(State(app): State<Arc<App>>, req: Request, next: Next) -> R
                     format!("more than {} calls today", app.cfg.daily_limit)
                 }
             };
-            app.policy.failure(&envelope::BizError::new(CAN_RETRY, detail))
+            app.policy
+                .failure(&envelope::BizError::new(CAN_RETRY, detail))
         }
     }
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "code": 404, "msg": "404 page not found" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "code": 404, "msg": "404 page not found" })),
+    )
+        .into_response()
 }

@@ -55,7 +55,8 @@ pub(crate) struct Upload {
 impl Upload {
     /// The size block `seq` must have: `block_size`, the last one the remainder.
     pub(crate) fn block_len(&self, seq: u64) -> u64 {
-        self.block_size.min(self.size.saturating_sub(seq * self.block_size))
+        self.block_size
+            .min(self.size.saturating_sub(seq * self.block_size))
     }
 }
 
@@ -89,9 +90,17 @@ impl Store {
     pub(crate) fn open(data_dir: Option<PathBuf>, ttl: Duration) -> io::Result<Store> {
         let root = match data_dir {
             Some(dir) => Root::Dir(dir),
-            None => Root::Temp(tempfile::Builder::new().prefix("ferry-mock-feishu-").tempdir()?),
+            None => Root::Temp(
+                tempfile::Builder::new()
+                    .prefix("ferry-mock-feishu-")
+                    .tempdir()?,
+            ),
         };
-        let store = Store { root, ttl, inner: Mutex::default() };
+        let store = Store {
+            root,
+            ttl,
+            inner: Mutex::default(),
+        };
         for sub in ["incoming", "uploads", "objects"] {
             fs::create_dir_all(store.root().join(sub))?;
         }
@@ -115,29 +124,57 @@ impl Store {
     }
 
     /// Starts an upload; returns (upload_id, block_num).
-    pub(crate) fn prepare(&self, placement: Placement, size: u64, block_size: u64) -> Result<(String, u64), BizError> {
+    pub(crate) fn prepare(
+        &self,
+        placement: Placement,
+        size: u64,
+        block_size: u64,
+    ) -> Result<(String, u64), BizError> {
         // Shaped like the doc's "7111211691345512356".
-        let id = format!("71{:011}{:06}", unix_millis() % 100_000_000_000, next_seq() % 1_000_000);
+        let id = format!(
+            "71{:011}{:06}",
+            unix_millis() % 100_000_000_000,
+            next_seq() % 1_000_000
+        );
         let dir = self.root().join("uploads").join(&id);
         fs::create_dir_all(&dir).map_err(BizError::internal)?;
         let block_num = size.div_ceil(block_size);
-        let upload =
-            Upload { placement, size, block_size, block_num, created: Instant::now(), expired: false, dir, blocks: BTreeMap::new() };
+        let upload = Upload {
+            placement,
+            size,
+            block_size,
+            block_num,
+            created: Instant::now(),
+            expired: false,
+            dir,
+            blocks: BTreeMap::new(),
+        };
         self.inner.lock().uploads.insert(id.clone(), upload);
         Ok((id, block_num))
     }
 
     /// Runs `f` on a live upload (unknown, finished or expired → 1061021).
-    pub(crate) fn with_upload<T>(&self, id: &str, f: impl FnOnce(&Upload) -> Result<T, BizError>) -> Result<T, BizError> {
+    pub(crate) fn with_upload<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&Upload) -> Result<T, BizError>,
+    ) -> Result<T, BizError> {
         let mut inner = self.inner.lock();
         f(self.live(&mut inner, id)?)
     }
 
     /// Keeps block `seq` (a re-sent block replaces the earlier copy).
-    pub(crate) fn put_block(&self, id: &str, seq: u64, data: TempPath, size: u64) -> Result<(), BizError> {
+    pub(crate) fn put_block(
+        &self,
+        id: &str,
+        seq: u64,
+        data: TempPath,
+        size: u64,
+    ) -> Result<(), BizError> {
         let mut inner = self.inner.lock();
         let upload = self.live(&mut inner, id)?;
-        data.persist(upload.dir.join(format!("{seq}.blk"))).map_err(|e| BizError::internal(e.error))?;
+        data.persist(upload.dir.join(format!("{seq}.blk")))
+            .map_err(|e| BizError::internal(e.error))?;
         upload.blocks.insert(seq, size);
         Ok(())
     }
@@ -150,7 +187,10 @@ impl Store {
             if block_num != upload.block_num {
                 return Err(BizError::new(
                     PARAMS_ERROR,
-                    format!("block_num {block_num} is not the upload's {}", upload.block_num),
+                    format!(
+                        "block_num {block_num} is not the upload's {}",
+                        upload.block_num
+                    ),
                 ));
             }
             if let Some(missing) = (0..upload.block_num).find(|s| !upload.blocks.contains_key(s)) {
@@ -167,7 +207,10 @@ impl Store {
             let mut out = fs::File::create(&dest)?;
             let mut size = 0;
             for seq in 0..upload.block_num {
-                size += io::copy(&mut fs::File::open(upload.dir.join(format!("{seq}.blk")))?, &mut out)?;
+                size += io::copy(
+                    &mut fs::File::open(upload.dir.join(format!("{seq}.blk")))?,
+                    &mut out,
+                )?;
             }
             Ok(size)
         })();
@@ -177,16 +220,35 @@ impl Store {
     }
 
     /// Stores an `upload_all` body as a file.
-    pub(crate) fn store_whole(&self, placement: Placement, data: TempPath, size: u64) -> Result<String, BizError> {
+    pub(crate) fn store_whole(
+        &self,
+        placement: Placement,
+        data: TempPath,
+        size: u64,
+    ) -> Result<String, BizError> {
         let dest = self.new_object_path();
-        data.persist(&dest).map_err(|e| BizError::internal(e.error))?;
+        data.persist(&dest)
+            .map_err(|e| BizError::internal(e.error))?;
         Ok(self.add_object(placement, dest, size, "upload_all"))
     }
 
-    fn add_object(&self, placement: Placement, path: PathBuf, size: u64, via: &'static str) -> String {
+    fn add_object(
+        &self,
+        placement: Placement,
+        path: PathBuf,
+        size: u64,
+        via: &'static str,
+    ) -> String {
         // Shaped like the doc's "boxcnrHpsg1QDqXAAAyachabcef".
         let token = format!("boxcn{:010}{:012x}", next_seq(), unix_millis());
-        let entry = ObjectEntry { token: token.clone(), placement, path, size, via, sha1: OnceLock::new() };
+        let entry = ObjectEntry {
+            token: token.clone(),
+            placement,
+            path,
+            size,
+            via,
+            sha1: OnceLock::new(),
+        };
         self.inner.lock().objects.push(Arc::new(entry));
         token
     }
@@ -200,14 +262,22 @@ impl Store {
                 file_token: e.token.clone(),
                 placement: e.placement.clone(),
                 size: e.size,
-                sha1_hex: e.sha1.get_or_init(|| sha1_file(&e.path).unwrap_or_default()).clone(),
+                sha1_hex: e
+                    .sha1
+                    .get_or_init(|| sha1_file(&e.path).unwrap_or_default())
+                    .clone(),
                 via: e.via.to_owned(),
             })
             .collect()
     }
 
     pub(crate) fn object_path(&self, token: &str) -> Option<PathBuf> {
-        self.inner.lock().objects.iter().find(|e| e.token == token).map(|e| e.path.clone())
+        self.inner
+            .lock()
+            .objects
+            .iter()
+            .find(|e| e.token == token)
+            .map(|e| e.path.clone())
     }
 
     /// Makes every upload id in progress expire now (as if 24 hours had passed).
@@ -229,20 +299,30 @@ impl Store {
 
     fn live<'a>(&self, inner: &'a mut Inner, id: &str) -> Result<&'a mut Upload, BizError> {
         let expired = match inner.uploads.get(id) {
-            None => return Err(BizError::new(UPLOAD_ID_EXPIRED, format!("upload_id {id} is unknown or finished"))),
+            None => {
+                return Err(BizError::new(
+                    UPLOAD_ID_EXPIRED,
+                    format!("upload_id {id} is unknown or finished"),
+                ))
+            }
             Some(u) => u.expired || u.created.elapsed() >= self.ttl,
         };
         if expired {
             if let Some(u) = inner.uploads.remove(id) {
                 let _ = fs::remove_dir_all(u.dir);
             }
-            return Err(BizError::new(UPLOAD_ID_EXPIRED, format!("upload_id {id} has expired")));
+            return Err(BizError::new(
+                UPLOAD_ID_EXPIRED,
+                format!("upload_id {id} has expired"),
+            ));
         }
         Ok(inner.uploads.get_mut(id).expect("present"))
     }
 
     fn new_object_path(&self) -> PathBuf {
-        self.root().join("objects").join(format!("{}.bin", next_seq()))
+        self.root()
+            .join("objects")
+            .join(format!("{}.bin", next_seq()))
     }
 }
 
@@ -258,5 +338,7 @@ fn next_seq() -> u64 {
 }
 
 fn unix_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -97,12 +97,8 @@ pub fn with_request_id(mut resp: Response) -> Response {
 
 pub fn request_id() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(1);
-    format!(
-        "{:08X}-MOCK-{:04X}-{:012X}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed) & 0xffff,
-        SEQ.load(Ordering::Relaxed)
-    )
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{:08X}-MOCK-{:012X}", std::process::id(), n)
 }
 
 /// `business_error` faults on API paths: `code` is the HTTP status and `message` the PDS

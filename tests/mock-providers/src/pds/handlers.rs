@@ -192,7 +192,7 @@ async fn grant(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
     let bytes = body::read_limited(body, 64 << 10)
         .await
         .map_err(|_| ApiError::invalid("InvalidParameter", "body too large"))?;
-    let form: HashMap<String, String> = serde_urlencoded_pairs(&bytes);
+    let form: HashMap<String, String> = url_decode_pairs(&String::from_utf8_lossy(&bytes));
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     match get("grant_type") {
         "refresh_token" => {}
@@ -228,10 +228,6 @@ async fn grant(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
         }
         Refresh::Refused(e) => Err(e),
     }
-}
-
-fn serde_urlencoded_pairs(bytes: &[u8]) -> HashMap<String, String> {
-    url_decode_pairs(&String::from_utf8_lossy(bytes))
 }
 
 /// `a=b&c=d` with `+` and `%XX` decoding.

@@ -151,7 +151,10 @@ impl Api {
                 }
             };
         }
-        Err(ProviderError::new(ErrorKind::Auth, format!("Feishu {}: every new access token was refused: check app_id and app_secret", call.what)))
+        Err(ProviderError::new(
+            ErrorKind::Auth,
+            format!("Feishu {}: every new access token was refused: check app_id and app_secret", call.what),
+        ))
     }
 
     /// One request: `Ok(data)`, or the failed answer to classify.

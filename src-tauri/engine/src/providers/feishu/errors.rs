@@ -109,7 +109,9 @@ pub fn classify(what: &str, f: &Failure) -> ProviderError {
             401 => (Decision::Fail, ErrorKind::Auth, "Feishu refused the credentials: check app_id and app_secret"),
             403 => (Decision::Fail, ErrorKind::Permission, "Feishu denied access: check the app's scopes and the target's sharing"),
             500..=599 => (Decision::Retry, ErrorKind::Server, "Feishu's server failed; retrying"),
-            _ if f.code.is_some() => (Decision::Fail, ErrorKind::Server, "an undocumented Feishu error; if it persists, report the log id to Feishu"),
+            _ if f.code.is_some() => {
+                (Decision::Fail, ErrorKind::Server, "an undocumented Feishu error; if it persists, report the log id to Feishu")
+            }
             _ => (Decision::Fail, ErrorKind::InvalidInput, "Feishu refused the request"),
         },
     };

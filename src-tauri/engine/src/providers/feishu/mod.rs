@@ -129,8 +129,8 @@ fn check_block(part: PartSpec, block_size: u64, block_num: u64, size: u64) -> Pr
 impl Feishu {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        let base = url::Url::parse(&endpoint)
-            .map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
+        let base =
+            url::Url::parse(&endpoint).map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
         let destination = Destination {
             parent_type: ctx.account.setting("parent_type").unwrap_or(target::EXPLORER).to_owned(),
             parent_node: ctx.setting("parent_node").to_owned(),
@@ -234,7 +234,10 @@ impl Provider for Feishu {
         match self::session(session)? {
             Session::Oneshot { target, name, size } => {
                 if part.count != 1 || len != size {
-                    return Err(ProviderError::restart(format!("a one-shot upload is one part of {size} bytes, not part {}/{}: starting over", part.number, part.count)));
+                    return Err(ProviderError::restart(format!(
+                        "a one-shot upload is one part of {size} bytes, not part {}/{}: starting over",
+                        part.number, part.count
+                    )));
                 }
                 let what = format!("{}/upload_all", family_name(target.family));
                 let mut form = Form::new()
@@ -248,7 +251,8 @@ impl Provider for Feishu {
                 }
                 let form = form.part("file", file_part(body, name));
                 let path = target.family.path("upload_all");
-                let data = self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let data =
+                    self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
                 let file_token = text(&data, "file_token", &what)?;
                 Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "file_token": file_token }) })
             }
@@ -301,10 +305,7 @@ impl Provider for Feishu {
         let host = self.api.host().to_owned();
         let d = &self.destination;
         if d.parent_type != target::EXPLORER {
-            return Ok(format!(
-                "{host} issued a tenant_access_token; {} upload points cannot be checked before an upload",
-                d.parent_type
-            ));
+            return Ok(format!("{host} issued a tenant_access_token; {} upload points cannot be checked before an upload", d.parent_type));
         }
         // Not in the upload notes: the Drive folder-meta call (drive/explorer/v2), read-only.
         let path = format!("/open-apis/drive/explorer/v2/folder/{}/meta", d.parent_node);
@@ -358,7 +359,14 @@ mod tests {
 
     #[test]
     fn sessions_round_trip() {
-        let s = Session::Multipart { family: Family::Files, upload_id: "7111".into(), block_size: 4 << 20, block_num: 3, size: 9 << 20, prepared_at_ms: 5 };
+        let s = Session::Multipart {
+            family: Family::Files,
+            upload_id: "7111".into(),
+            block_size: 4 << 20,
+            block_num: 3,
+            size: 9 << 20,
+            prepared_at_ms: 5,
+        };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["mode"], "multipart");
         assert!(matches!(session(&v).unwrap(), Session::Multipart { block_num: 3, .. }));

@@ -35,9 +35,10 @@ npm --prefix ui run build --silent
 
 say "Rust: unit and integration tests"
 # One feature set for every cargo call, so the app binary is built once and embeds ui/dist.
-cargo test --workspace --features ferry/custom-protocol
+cargo test --workspace --no-fail-fast --features ferry/custom-protocol
 
 say "end-to-end: the real app window under Xvfb"
-cargo build --features custom-protocol
+# The app and the `ferry-mock` binary (the E2E tests upload to the strict iFlytek mock).
+cargo build --workspace --features ferry/custom-protocol
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/

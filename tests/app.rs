@@ -10,5 +10,6 @@ mod app {
     mod engine_uploads;
     mod provider_pds;
     mod provider_dingtalk;
+    mod provider_feishu;
     mod watch;
 }

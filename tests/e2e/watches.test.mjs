@@ -105,7 +105,7 @@ test('a folder added through the form uploads a file written into it', async () 
   assert.equal(await (await find(driver, 'watch-account')).getAttribute('value'), ACCOUNT, 'the only account is chosen');
   await type('watch-dest', 'camera');
   await type('watch-exclude', '*.raw');
-  await type('watch-quiet', '1');
+  await type('watch-quiet', '4'); // long enough for the 2 s refresh to show the file settling
   await (await find(driver, 'watch-after-move')).click();
   await type('watch-move-dir', uploaded);
   await (await find(driver, 'watch-submit')).click();
@@ -113,7 +113,7 @@ test('a folder added through the form uploads a file written into it', async () 
   await row(watched);
   assert.match(await text(await find(driver, 'watches-notice')), /Now watching/);
   assert.match(await rowText(watched, 'watch-dest'), /disk › camera/);
-  assert.match(await rowText(watched, 'watch-rules'), /All files · except \*\.raw · with sub-folders · quiet for 1 s/);
+  assert.match(await rowText(watched, 'watch-rules'), /All files · except \*\.raw · with sub-folders · quiet for 4 s/);
   assert.match(await rowText(watched, 'watch-after'), new RegExp(`Move into ${uploaded}`));
   const started = Date.now();
   await until('the watch to be watching', async () => (await (await row(watched)).getAttribute('data-status')) === 'watching', 20000);

@@ -78,10 +78,9 @@ impl Pacer {
             self.slot().await;
             match call(attempt).await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.temporary && e.retry_after.is_some_and(|d| d > MAX_INLINE_WAIT) => {
-                    self.hold(e.retry_after.unwrap_or_default());
-                    return Err(e);
-                }
+                // Not held account-wide: each job parks itself in the queue when it hears it,
+                // instead of other jobs sleeping in a slot for hours with no reason shown.
+                Err(e) if e.temporary && e.retry_after.is_some_and(|d| d > MAX_INLINE_WAIT) => return Err(e),
                 Err(e) if !e.temporary || attempt >= self.policy.attempts => {
                     if e.temporary {
                         return Err(ProviderError { message: format!("{} (gave up after {attempt} attempts)", e.message), ..e });

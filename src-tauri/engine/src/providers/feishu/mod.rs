@@ -308,7 +308,8 @@ impl Provider for Feishu {
             return Ok(format!("{host} issued a tenant_access_token; {} upload points cannot be checked before an upload", d.parent_type));
         }
         // Not in the upload notes: the Drive folder-meta call (drive/explorer/v2), read-only.
-        let path = format!("/open-apis/drive/explorer/v2/folder/{}/meta", d.parent_node);
+        let node: String = url::form_urlencoded::byte_serialize(d.parent_node.as_bytes()).collect();
+        let path = format!("/open-apis/drive/explorer/v2/folder/{node}/meta");
         let what = "folder meta";
         let data = self.api.call(Call { what, path: &path, payload: Payload::Get, bytes: 0, counted: false }).await?;
         let name = data["name"].as_str().unwrap_or_default();

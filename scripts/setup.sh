@@ -10,7 +10,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file fonts-noto-cjk"
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
-test_pkgs="webkit2gtk-driver libsecret-tools imagemagick"
+test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
 pkgs="$build_pkgs"
 [ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
 
@@ -24,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The UI toolchain (Vite 8, Vitest 4) needs Node.js 20.19 or newer; Debian 12's own is 18.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "Node.js $(node -v 2>/dev/null || echo '(none)') is too old: install Node.js 20 or newer, then run this again." >&2
+  exit 1
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

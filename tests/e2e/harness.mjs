@@ -2,7 +2,7 @@
 // One WebDriver session at a time; tauri-driver is stopped with SIGTERM so it stops its
 // WebKitWebDriver child too (SIGKILL would leave port 4445 taken).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -39,9 +39,12 @@ export function freshDataDir() {
 /** Starts tauri-driver with the given environment for the app. */
 export async function startDriver(env) {
   await waitPort(4445, false);
+  // Output goes to a log file, not to the test runner: an app the driver failed to close
+  // would otherwise hold the runner's pipe open and the run would never end.
+  const log = openSync(path.join(tmpdir(), `ferry-tauri-driver-${process.pid}.log`), 'a');
   const child = spawn('tauri-driver', ['--port', String(PORT)], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', log, log],
   });
   await waitPort(PORT, true);
   return {
@@ -49,6 +52,13 @@ export async function startDriver(env) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       await waitPort(4445, false);
+      // A window the driver left behind (its session was not closed) must not outlive the test.
+      try {
+        execFileSync('pkill', ['-TERM', '-f', `^${APP}$`]);
+      } catch {
+        /* none left: pkill exits 1 */
+      }
+      closeSync(log);
     },
   };
 }

@@ -355,7 +355,7 @@ fn control(ferry: &Ferry, sel: JobSelection, what: Control, runtime: &tokio::run
     for id in ids {
         let r = match what {
             Control::Pause => ferry.queue.pause(id),
-            Control::Resume => ferry.queue.resume(id),
+            Control::Resume => runtime.block_on(ferry.resume_job(id)),
             Control::Cancel => runtime.block_on(ferry.cancel_job(id)),
         };
         match r {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ferry_engine::accounts::{self, Account, AccountInput, ProviderSpec};
 use ferry_engine::enqueue::EnqueueReport;
-use ferry_engine::queue::{JobView, PartView, Transition};
+use ferry_engine::queue::{JobView, PartView, QueueChanges, Transition};
 use ferry_engine::transfer::EngineSettings;
 use ferry_engine::watch::{Watch, WatchInput};
 use ferry_engine::{Error, Ferry, UiError};
@@ -82,12 +82,19 @@ pub async fn list_jobs_page(app: Shell<'_>, after_id: i64, limit: u32) -> Result
     blocking(&app, move |f| f.queue.list_page(after_id, limit.min(10_000))).await
 }
 
-/// The given jobs as they are now (unknown ids are left out): a job's result or error
-/// after a progress event said it finished or failed.
+/// The queue's revision now: the window notes it before listing, then asks for changes since.
 #[tauri::command]
 #[specta::specta]
-pub async fn job_views(app: Shell<'_>, ids: Vec<i64>) -> Result<Vec<JobView>, UiError> {
-    blocking(&app, move |f| f.queue.views(&ids)).await
+pub async fn queue_revision(app: Shell<'_>) -> Result<i64, UiError> {
+    blocking(&app, |f| f.queue.revision()).await
+}
+
+/// What changed after revision `since` (at most `limit` jobs a call): how the window keeps
+/// a 100,000-job list current without listing it again.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_changes(app: Shell<'_>, since: i64, limit: u32) -> Result<QueueChanges, UiError> {
+    blocking(&app, move |f| f.queue.changes_since(since, limit.min(10_000))).await
 }
 
 /// One job's parts, for its part grid.
@@ -146,7 +153,7 @@ pub async fn control_jobs(app: Shell<'_>, handle: AppHandle, control: JobControl
         let ferry = app.ferry.clone();
         let r = match control {
             JobControl::Pause => blocking(&app, move |f| f.queue.pause(id)).await,
-            JobControl::Resume => blocking(&app, move |f| f.queue.resume(id)).await,
+            JobControl::Resume => ferry.resume_job(id).await.map_err(UiError::from),
             JobControl::Cancel => ferry.cancel_job(id).await.map_err(UiError::from),
         };
         match r {

@@ -9,7 +9,8 @@ use tauri_specta::Event;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct QueueProgress(pub Vec<JobProgress>);
 
-/// The queue changed shape (jobs added or removed, controls applied): refetch the list.
+/// The queue changed (jobs added or removed, controls applied): ask for the changes since
+/// the last revision seen.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct QueueChanged;
 

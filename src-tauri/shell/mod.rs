@@ -48,7 +48,15 @@ pub fn run(data_dir: PathBuf) -> i32 {
             let engine = Engine::new(&ferry, sink)?;
             let stop_watching = tokio_util::sync::CancellationToken::new();
             let waker = engine.clone();
-            let watches = WatchService::new(&ferry, Arc::new(move || waker.wake()));
+            let handle = app.handle().clone();
+            // A watch queued files: the engine starts them, the window lists them.
+            let watches = WatchService::new(
+                &ferry,
+                Arc::new(move || {
+                    waker.wake();
+                    let _ = events::QueueChanged.emit(&handle);
+                }),
+            );
             tauri::async_runtime::spawn(watches.run(stop_watching.clone()));
             app.manage(App {
                 ferry: ferry.clone(),

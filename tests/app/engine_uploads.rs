@@ -225,8 +225,20 @@ fn a_file_changed_mid_upload_fails_with_advice_and_others_finish() {
     let j = s.job(ids[0]);
     assert_eq!(j["state"], "failed");
     assert_eq!(j["error_kind"], "changed");
-    assert!(j["error"].as_str().unwrap().contains("changing.bin changed while uploading: re-queue it to upload the new version"), "{j}");
+    assert!(j["error"].as_str().unwrap().contains("changing.bin changed while uploading: retry it to upload the new version"), "{j}");
     assert_eq!(s.job(ids[1])["state"], "done");
     assert_eq!(sha1_of(&dest.join("steady.bin")), steady_sha);
     assert!(!dest.join("changing.bin").exists(), "nothing half-written is published");
+
+    // Retrying uploads the file as it is now, from its first byte.
+    let new_sha = sha1_of(&changing);
+    s.run(&["resume", &ids[0].to_string()], "").ok();
+    let j = s.job(ids[0]);
+    assert_eq!((j["state"].as_str(), j["size"].as_u64(), j["parts_total"].as_u64()), (Some("queued"), Some(16 * MIB + 4), Some(0)), "{j}");
+    s.run_until_idle().ok();
+    let j = s.job(ids[0]);
+    assert_eq!((j["state"].as_str(), j["bytes_acked"].as_u64()), (Some("done"), Some(16 * MIB + 4)), "{j}");
+    assert_eq!(sha1_of(&dest.join("changing.bin")), new_sha, "the new version, byte for byte");
+    // Retrying again is refused: nothing failed any more.
+    assert_eq!(s.run(&["resume", &ids[0].to_string()], "").code(), 1);
 }

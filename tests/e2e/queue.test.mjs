@@ -6,7 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, Key, until as wdUntil } from 'selenium-webdriver';
 import { startDriver, openApp, freshDataDir, find, byTestId, screenshot } from './harness.mjs';
-import { ferry, startXfyunMock, writeRandomFile, until, sleep, MiB } from './support.mjs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { ferry, startXfyunMock, writeRandomFile, until, sleep, watchNotifications, MiB } from './support.mjs';
 
 const dataDir = freshDataDir();
 const ACCOUNT = 'xf';
@@ -15,6 +17,7 @@ let driver;
 let tauriDriver;
 let first;
 let second;
+let bus;
 
 before(async () => {
   mock = await startXfyunMock();
@@ -23,6 +26,7 @@ before(async () => {
   ferry(dataDir, ['config', 'set', 'bandwidth', String(2 * MiB)]);
   first = writeRandomFile('field-recording.wav', 40 * MiB);
   second = writeRandomFile('interview-2024.mp4', 100 * MiB);
+  bus = await watchNotifications();
   tauriDriver = await startDriver({ FERRY_DATA_DIR: dataDir });
 });
 
@@ -30,11 +34,18 @@ after(async () => {
   if (driver) await driver.quit().catch(() => {});
   await tauriDriver?.stop();
   await mock?.stop();
+  bus?.stop();
 });
 
 // WebKitWebDriver's getText() skips text in `overflow: hidden` boxes; the DOM text is what is shown.
 const text = (el) => el.getAttribute('textContent');
 const attr = async (id, name) => (await find(driver, id)).getAttribute(name);
+// Counted in the page: an element handle can go stale between the driver finding it and
+// making its handle while the list re-renders.
+const count = (css) => driver.executeScript('return document.querySelectorAll(arguments[0]).length', css);
+/** A row's data attributes, looked up afresh (the list recycles row elements). */
+const rowData = (name) =>
+  driver.executeScript('const r = document.querySelector(`[data-testid="job-row"][data-name="${arguments[0]}"]`); return r ? { ...r.dataset } : null;', name);
 
 async function row(name) {
   return driver.wait(wdUntil.elementLocated(By.css(`[data-testid="job-row"][data-name="${name}"]`)), 15000);
@@ -99,7 +110,7 @@ test('a file queued through the drop handler uploads with a live part grid', asy
   assert.notEqual(ring[1], 'none', 'the focused control shows a focus ring');
   const grid = await find(driver, 'part-grid');
   await until('8 parts planned', async () => (await grid.getAttribute('data-total')) === '8');
-  await until('a part in flight', async () => (await driver.findElements(By.css('[data-testid="part-cell"][data-state="in_flight"]'))).length === 1);
+  await until('a part in flight', async () => (await count('[data-testid="part-cell"][data-state="in_flight"]')) === 1);
   await until('two parts acknowledged', async () => Number(await grid.getAttribute('data-acked')) >= 2, 60000);
   const speed = await text(await r.findElement(byTestId('job-speed')));
   const eta = await text(await r.findElement(byTestId('job-eta')));
@@ -119,7 +130,7 @@ test('pause stops the bytes at the provider; resume finishes every part', async 
   assert.equal(b2, b1, 'no slice bytes reach the mock while paused');
   assert.equal(a2, a1, 'the acknowledged bytes stand still');
   assert.ok(b1 > 0 && b1 < 40 * MiB, `paused mid-way (${b1} bytes at the mock)`);
-  assert.equal((await driver.findElements(By.css('[data-testid="part-cell"][data-state="in_flight"]'))).length, 0, 'no part in flight');
+  assert.equal((await count('[data-testid="part-cell"][data-state="in_flight"]')), 0, 'no part in flight');
 
   // A faster limit, saved while paused, applies to the rest of the upload.
   await go('settings');
@@ -133,14 +144,14 @@ test('pause stops the bytes at the provider; resume finishes every part', async 
 
   await go('queue');
   const again = await row('field-recording.wav');
-  assert.ok((await driver.findElements(byTestId('part-grid'))).length === 1, 'the row is still expanded');
+  assert.ok((await count('[data-testid="part-grid"]')) === 1, 'the row is still expanded');
   await (await again.findElement(byTestId('job-resume'))).click();
   const grid = await find(driver, 'part-grid');
   await until('all 8 parts acknowledged', async () => (await grid.getAttribute('data-acked')) === '8', 120000);
   await until('done', async () => (await again.getAttribute('data-state')) === 'done', 30000);
-  assert.equal((await driver.findElements(By.css('[data-testid="part-cell"][data-state="acked"]'))).length, 8);
+  assert.equal((await count('[data-testid="part-cell"][data-state="acked"]')), 8);
   // A finished job stays a moment in the Queue, then only History lists it.
-  await until('the job leaves the queue', async () => (await driver.findElements(By.css('[data-testid="job-row"][data-name="field-recording.wav"]'))).length === 0, 30000);
+  await until('the job leaves the queue', async () => (await count('[data-testid="job-row"][data-name="field-recording.wav"]')) === 0, 30000);
   const seen = await driver.executeScript('return window.__seen');
   console.log(`# part grid acknowledged counts seen: ${seen.acked.join(' ')}; row states: ${seen.states.join(' → ')}`);
   assert.ok(seen.acked.includes(8), 'the grid reached 8 of 8 acknowledged');
@@ -151,8 +162,11 @@ test('pause stops the bytes at the provider; resume finishes every part', async 
   assert.ok(object, 'the mock stored a 40 MiB object');
   assert.equal(object.sha1_hex, first.sha1, 'the bytes at the mock are the file');
   console.log(`# mock: ${st.stats.slices_received} slices, ${st.stats.slice_bytes_received} slice bytes, object sha1 ${object.sha1_hex}`);
-  const notices = await driver.executeScript('return window.__ferryNotices');
-  assert.ok(notices.some((n) => n.title === 'Uploads finished' && /1 file uploaded \(40 MiB\)/.test(n.body)), JSON.stringify(notices));
+  // The desktop notification, as it went out on the session bus.
+  const sent = await until('the notification on the session bus', () =>
+    bus.notices().find((n) => n.summary === 'Uploads finished' && /1 file uploaded \(40 MiB\)/.test(n.body)),
+  10000);
+  console.log(`# desktop notification on the bus: ${sent.summary} — ${sent.body}`);
 });
 
 test('the upload is in History with its link, which can be copied', async () => {
@@ -227,9 +241,48 @@ test('language and theme switch everywhere; screenshots of every view', async ()
   await go('queue');
   const moving = await row('interview-2024.mp4');
   await (await moving.findElement(byTestId('job-cancel'))).click();
-  await until('cancelled', async () => (await driver.findElements(By.css('[data-testid="job-row"][data-name="interview-2024.mp4"]'))).length === 0, 20000);
+  await until('cancelled', async () => (await count('[data-testid="job-row"][data-name="interview-2024.mp4"]')) === 0, 20000);
   await go('history');
   const h = await driver.wait(wdUntil.elementLocated(By.css('[data-testid="history-row"][data-name="interview-2024.mp4"]')), 10000);
   assert.equal(await h.getAttribute('data-state'), 'cancelled');
   assert.match(ferry(dataDir, ['queue']), /cancelled/);
+});
+
+test('a file changed mid-upload fails clearly, says what to do, notifies, and a retry uploads the new version', async () => {
+  ferry(dataDir, ['config', 'set', 'bandwidth', String(2 * MiB)]);
+  const changing = writeRandomFile('draft-take-3.wav', 20 * MiB);
+  await go('queue');
+  assert.equal((await queueFiles([changing.path])).kind, 'queued');
+  await row('draft-take-3.wav');
+  await until('a part acknowledged', async () => Number((await rowData('draft-take-3.wav'))?.acked) > 0, 60000);
+  appendFileSync(changing.path, Buffer.alloc(MiB, 7));
+  await until('failed', async () => (await rowData('draft-take-3.wav'))?.state === 'failed', 60000);
+  const r = await row('draft-take-3.wav');
+  const error = await text(await r.findElement(byTestId('job-error')));
+  assert.match(error, /draft-take-3\.wav changed while uploading/);
+  await (await r.findElement(byTestId('job-expand'))).click();
+  assert.equal(await text(await find(driver, 'job-advice')), 'The file changed after it was queued. Retry to upload the current version.');
+  assert.match(await text(await find(driver, 'job-problem')), /Upload failed · File changed while uploading/);
+  const failedNote = await until('the failure notification on the session bus', () =>
+    bus.notices().find((n) => n.summary === 'Upload failed' && n.body.includes('draft-take-3.wav')),
+  10000);
+  console.log(`# failed job: "${error}"; notification on the bus: ${failedNote.summary} — ${failedNote.body}`);
+  await sleep(300);
+  await screenshot(driver, 'queue-failed-en.png');
+
+  // Retry: the same job starts over with the file as it is now, and the bytes at the
+  // provider are the new version.
+  ferry(dataDir, ['config', 'set', 'bandwidth', '0']);
+  await (await r.findElement(byTestId('job-retry'))).click();
+  const done = await until('the retried job is done', async () => {
+    const views = ferry(dataDir, ['queue', '--json']).trim().split('\n').map((l) => JSON.parse(l));
+    const job = views.find((j) => j.name === 'draft-take-3.wav');
+    return job?.state === 'done' ? job : null;
+  }, 60000);
+  assert.equal(done.size, 21 * MiB);
+  const st = await mock.state();
+  const object = st.objects.find((o) => o.size === 21 * MiB);
+  assert.ok(object, 'the mock stored the new version');
+  assert.equal(object.sha1_hex, createHash('sha1').update(readFileSync(changing.path)).digest('hex'));
+  assert.ok(!st.objects.some((o) => o.size === 20 * MiB), 'the old version was never completed');
 });

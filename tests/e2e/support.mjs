@@ -77,3 +77,31 @@ export async function until(what, probe, ms = 30000, every = 100) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Records the desktop notifications sent on the session bus (the
+ * org.freedesktop.Notifications.Notify calls, whether or not a notification server runs).
+ * Resolves once the monitor listens; `notices()` gives [{ summary, body }], oldest first.
+ */
+export async function watchNotifications() {
+  const child = spawn('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  // The monitor says so on its own bus connection first (NameAcquired / NameLost).
+  await until('dbus-monitor listening', () => out.includes('NameLost'), 10000, 50);
+  return {
+    notices() {
+      return out
+        .split(/^method call /m)
+        .slice(1)
+        .map((call) => [...call.matchAll(/^\s+string "(.*)"$/gm)].map((m) => m[1]))
+        // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings in order.
+        .map(([, , summary, body]) => ({ summary, body }));
+    },
+    stop() {
+      child.kill('SIGTERM');
+    },
+  };
+}

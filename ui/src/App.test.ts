@@ -10,14 +10,15 @@ import { setTarget } from './lib/enqueue';
 import { setLang } from './lib/i18n';
 import { resetJobs } from './lib/jobs';
 import { page, startPage } from './lib/router';
-import { jobView, XFYUN_ACCOUNT, SPECS, pagesOf } from './test/fixtures';
+import { FakeQueue, jobView, SPECS, XFYUN_ACCOUNT } from './test/fixtures';
 
 vi.mock('./lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./lib/api')>()),
   providerSpecs: vi.fn(),
   listAccounts: vi.fn(),
   listJobsPage: vi.fn(),
-  jobViews: vi.fn(),
+  queueRevision: vi.fn(),
+  queueChanges: vi.fn(),
   enqueue: vi.fn(),
   engineStatus: vi.fn(),
   onQueueProgress: vi.fn(),
@@ -39,7 +40,7 @@ beforeEach(() => {
   page.set(null);
   history.replaceState(null, '', '/');
   m.providerSpecs.mockResolvedValue(SPECS);
-  m.listJobsPage.mockImplementation(pagesOf([]));
+  new FakeQueue([]).stub(m);
   m.engineStatus.mockResolvedValue({ running: true, message: null });
   m.onQueueProgress.mockResolvedValue(() => {});
   m.onQueueChanged.mockResolvedValue(() => {});
@@ -81,7 +82,7 @@ describe('start page', () => {
 describe('window', () => {
   it('links every page, counts unfinished uploads and says what the engine does', async () => {
     m.listAccounts.mockResolvedValue([XFYUN_ACCOUNT]);
-    m.listJobsPage.mockImplementation(pagesOf([jobView(1, { state: 'uploading' }), jobView(2), jobView(3, { state: 'done' })]));
+    new FakeQueue([jobView(1, { state: 'uploading' }), jobView(2), jobView(3, { state: 'done' })]).stub(m);
     render(App);
     const nav = await screen.findByRole('navigation');
     const mine = ['#/queue', '#/history', '#/accounts', '#/settings'];

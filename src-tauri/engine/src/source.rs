@@ -32,7 +32,7 @@ impl Identity {
 pub enum SourceError {
     #[error("{path} vanished while uploading ({cause})")]
     Vanished { path: String, cause: String },
-    #[error("{path} changed while uploading: re-queue it to upload the new version")]
+    #[error("{path} changed while uploading: retry it to upload the new version")]
     Changed { path: String },
     #[error("cannot read {path}: {cause}")]
     Unreadable { path: String, cause: String },

@@ -16,13 +16,14 @@ import {
   type JobView,
   type PartView,
   type ProviderSpec,
+  type QueueChanges,
   type Result,
   type UiError,
 } from './bindings';
 
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
 import type { Watch, WatchInput } from './bindings';
-export type { AfterUpload, Watch, WatchInput, WatchStatus } from './bindings';
+export type { AfterUpload, UnreadableFolder, Watch, WatchInput, WatchNote, WatchStatus } from './bindings';
 export type {
   Committed,
   ControlReport,
@@ -36,6 +37,7 @@ export type {
   PartLive,
   PartProgress,
   PartView,
+  QueueChanges,
 } from './bindings';
 
 /** A failed command. `error` is what the Rust side sent (kind, message, field). */
@@ -151,9 +153,14 @@ export function listJobsPage(afterId: number, limit: number): Promise<JobView[]>
   return call(() => commands.listJobsPage(afterId, limit));
 }
 
-/** The given jobs as they are now; unknown ids are left out. */
-export function jobViews(ids: number[]): Promise<JobView[]> {
-  return call(() => commands.jobViews(ids));
+/** The queue's revision now (noted before listing it). */
+export function queueRevision(): Promise<number> {
+  return call(() => commands.queueRevision());
+}
+
+/** What changed after revision `since`, at most `limit` jobs; ask again while `more`. */
+export function queueChanges(since: number, limit: number): Promise<QueueChanges> {
+  return call(() => commands.queueChanges(since, limit));
 }
 
 /** One job's parts as the ledger has them (for its part grid). */

@@ -80,12 +80,23 @@ async listJobsPage(afterId: number, limit: number) : Promise<Result<JobView[], U
 }
 },
 /**
- * The given jobs as they are now (unknown ids are left out): a job's result or error
- * after a progress event said it finished or failed.
+ * The queue's revision now: the window notes it before listing, then asks for changes since.
  */
-async jobViews(ids: number[]) : Promise<Result<JobView[], UiError>> {
+async queueRevision() : Promise<Result<number, UiError>> {
     try {
-    return { status: "ok", data: await TAURI_INVOKE("job_views", { ids }) };
+    return { status: "ok", data: await TAURI_INVOKE("queue_revision") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * What changed after revision `since` (at most `limit` jobs a call): how the window keeps
+ * a 100,000-job list current without listing it again.
+ */
+async queueChanges(since: number, limit: number) : Promise<Result<QueueChanges, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("queue_changes", { since, limit }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -367,9 +378,35 @@ export type ProviderSpec = { kind: ProviderKind; settings: SettingSpec[];
  */
 default_endpoint: string | null }
 /**
- * The queue changed shape (jobs added or removed, controls applied): refetch the list.
+ * The queue changed (jobs added or removed, controls applied): ask for the changes since
+ * the last revision seen.
  */
 export type QueueChanged = null
+/**
+ * What changed in the queue after a revision (see `Queue::changes_since`).
+ */
+export type QueueChanges = { 
+/**
+ * The revision this answer is complete up to: ask from here next time.
+ */
+rev: number; 
+/**
+ * Jobs added or changed, in id order.
+ */
+jobs: JobView[]; 
+/**
+ * Jobs that no longer exist (history cleared).
+ */
+removed: number[]; 
+/**
+ * More changes are waiting: ask again from `rev` now.
+ */
+more: boolean; 
+/**
+ * The asker is too far behind to be told what was removed: list the queue again,
+ * then ask from `rev`.
+ */
+reset: boolean }
 /**
  * Coalesced progress (at most 10 a second): every changed job's bytes, state and parts.
  */
@@ -395,13 +432,21 @@ choices: string[] }
  */
 export type UiError = { kind: ErrorKind; message: string; field: string | null }
 /**
+ * A folder a scan could not read, and the system's reason.
+ */
+export type UnreadableFolder = { path: string; error: string }
+/**
  * A watch as people see it. Field names are part of `ferry watch list --json`.
  */
 export type Watch = { id: number; dir: string; recursive: boolean; account_id: number; account: string; dest: string; include: string[]; exclude: string[]; after: AfterUpload; quiet_secs: number; enabled: boolean; status: WatchStatus; 
 /**
- * Human detail of the status (watcher usage, unreadable folders, the error).
+ * Human detail of the status (watcher usage, unreadable folders, the error), in English.
  */
 detail: string | null; 
+/**
+ * The same as data, for the window to word in the reader's language.
+ */
+notes: WatchNote[]; 
 /**
  * Files seen but not yet stable.
  */
@@ -414,6 +459,42 @@ queued: number }
  * A new watch, as the form or `ferry watch add` gives it.
  */
 export type WatchInput = { dir: string; account: string; dest?: string; include?: string[]; exclude?: string[]; after: AfterUpload; quiet_secs: number; recursive: boolean }
+/**
+ * One fact about a watch's last scan or its trouble.
+ */
+export type WatchNote = 
+/**
+ * What the last scan found.
+ */
+{ note: "scanned"; files: number; folders: number } | 
+/**
+ * Folders that could not be read: how many, and the first few.
+ */
+{ note: "unreadable"; count: number; first: UnreadableFolder[] } | 
+/**
+ * Symbolic links to folders, which are not followed.
+ */
+{ note: "links_skipped"; count: number } | 
+/**
+ * Watched live: how many of the system's inotify watches this uses.
+ */
+{ note: "live_watches"; used: number; limit: number } | 
+/**
+ * The live watcher could not start; the folder is rescanned every `every_secs` instead.
+ */
+{ note: "polling"; folders: number; limit: number | null; error: string; every_secs: number } | 
+/**
+ * The folder is not there (an unmounted drive?).
+ */
+{ note: "missing"; dir: string } | 
+/**
+ * The folder itself cannot be read.
+ */
+{ note: "cannot_read"; dir: string; error: string } | { note: "scan_failed"; error: string } | { note: "cannot_queue"; error: string } | 
+/**
+ * The include / exclude patterns cannot be used.
+ */
+{ note: "bad_rules"; error: string }
 export type WatchStatus = "starting" | "scanning" | "watching" | 
 /**
  * The platform watcher could not cover the tree (inotify limit): rescanning periodically.

@@ -11,7 +11,8 @@ vi.mock('./api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./api')>()),
   enqueue: vi.fn(),
   listJobsPage: vi.fn(async () => []),
-  jobViews: vi.fn(async () => []),
+  queueRevision: vi.fn(async () => 0),
+  queueChanges: vi.fn(async () => ({ rev: 0, jobs: [], removed: [], more: false, reset: false })),
 }));
 
 const m = vi.mocked(api);

@@ -4,7 +4,7 @@ import { get, writable } from 'svelte/store';
 import { accounts } from './accounts';
 import * as api from './api';
 import type { Account, EnqueueReport, UiError } from './api';
-import { fetchJobs } from './jobs';
+import { sync } from './jobs';
 import { go } from './router';
 
 export interface Target {
@@ -72,7 +72,7 @@ export async function queueFiles(paths: string[]): Promise<EnqueueOutcome> {
     try {
       const report = await api.enqueue(list, account, chosen.dest.trim());
       outcome = { kind: 'queued', report, account, dest: chosen.dest.trim() };
-      void fetchJobs(report.queued.map((q) => q.id));
+      void sync();
     } catch (e) {
       outcome = { kind: 'error', error: api.toUiError(e) };
     }

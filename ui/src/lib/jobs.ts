@@ -1,7 +1,8 @@
 // The queue as the window knows it: the list once at start (page by page), then events.
-// Progress events update rows in place; a job whose details changed (it finished, failed,
-// was queued) is fetched alone; the whole list again only on `queueChanged`, never twice
-// at once. Expanded jobs also get their part grid, loaded from the ledger and kept live.
+// Progress events update rows in place; when details only the database has are needed (a
+// result, an error, jobs queued or removed: `queueChanged`), the window asks for the jobs
+// changed since the queue revision it last saw, never for the whole list again. Expanded
+// jobs also get their part grid, loaded from the ledger and kept live.
 import { get, writable } from 'svelte/store';
 import * as api from './api';
 import type { ControlReport, EngineStatus, JobControl, JobProgress, UiError } from './api';
@@ -18,6 +19,7 @@ import {
   isMoving,
   mergeParts,
   mergeViews,
+  removeJobs,
   ModelBuilder,
   pendingCount,
   type JobRow,
@@ -112,7 +114,7 @@ function expireLingering() {
     else next = Math.min(next, until);
   }
   if (next !== Infinity) lingerTimer = setTimeout(expireLingering, next - now);
-  publish(true, []);
+  publish('lists', []);
 }
 
 function linger(ids: number[]) {
@@ -122,11 +124,19 @@ function linger(ids: number[]) {
   lingerTimer ??= setTimeout(expireLingering, LINGER_MS);
 }
 
-/** Publishes the model after a change; `reshaped` = jobs came, went, or changed state. */
-function publish(reshaped: boolean, transitions: Transition[]) {
+/** What a change touched: only bytes and speeds, job states (the counts), or which jobs
+ *  there are (the Queue and History lists, rebuilt from all jobs). */
+type Shape = 'progress' | 'states' | 'lists';
+
+/** Publishes the model after a change. A state change that finishes a job moves it to
+ *  History; other state changes leave both lists as they are, so they cost no rebuild. */
+function publish(shape: Shape, transitions: Transition[]) {
   linger(transitions.filter((tr) => tr.to === 'done').map((tr) => tr.id));
-  if (reshaped) {
+  const moved = transitions.some((tr) => isFinished(tr.from) !== isFinished(tr.to));
+  if (shape === 'lists' || moved) {
     snap = { ...snap, ...lists(snap.model), counts: countStates(snap.model) };
+  } else if (shape === 'states' || transitions.length > 0) {
+    snap = { ...snap, counts: countStates(snap.model) };
   }
   snap = { ...snap, rate: totalRate(snap.model) };
   jobs.set(snap);
@@ -140,35 +150,41 @@ function publish(reshaped: boolean, transitions: Transition[]) {
 
 // ---- the list ----------------------------------------------------------------------------
 
-/** Jobs per `listJobsPage` call: small replies, none of them a long task to parse. */
-export const PAGE_SIZE = 2000;
+/** Jobs per `listJobsPage` / `queueChanges` call: small replies, none a long task to parse. */
+export const PAGE_SIZE = 1000;
+/** The first page is smaller still: the first rows show sooner. */
+export const FIRST_PAGE = 200;
 
-/** Counts updates (progress events, single fetches); `touchedAt` has each job's latest. */
+/** Counts updates (progress events, synced changes); `touchedAt` has each job's latest. */
 let seq = 0;
 let touchedAt = new Map<number, number>();
 const fresherThan = (since: number) => (id: number) => (touchedAt.get(id) ?? -1) > since;
 
-let fetching: Promise<void> | null = null;
-let again = false;
+/** The queue revision the model is in sync with; null until the whole list was read. */
+let synced: number | null = null;
 
-async function fetchOnce() {
+/** Reads the whole list, page by page (at start, and when too far behind to sync). */
+async function listAll() {
   const since = seq;
   const initial = !snap.loaded;
   const builder = new ModelBuilder(initial ? undefined : snap.model);
   try {
     const started = performance.now();
+    // Noted first: whatever changes while the pages come is asked for after them.
+    const rev = await api.queueRevision();
     let after = 0;
     for (let pages = 1; ; pages++) {
-      const page = await api.listJobsPage(after, PAGE_SIZE);
+      const limit = pages === 1 ? FIRST_PAGE : PAGE_SIZE;
+      const page = await api.listJobsPage(after, limit);
       if (initial && pages === 1) performance.measure('ferry:list-jobs-first-page', { start: started, end: performance.now() });
       builder.add(page);
       // The first load shows its first page at once, then fills in.
-      if (initial && (pages === 1 || pages % 10 === 0)) {
+      if (initial && (pages === 1 || pages % 20 === 0)) {
         snap = { ...snap, loaded: true, model: builder.model, error: null };
         track(page.map((v) => v.id));
-        publish(true, []);
+        publish('lists', []);
       }
-      if (page.length < PAGE_SIZE) break;
+      if (page.length < limit) break;
       after = page[page.length - 1].id;
     }
     // For the E2E measurement with 100,000 jobs (only the latest is kept).
@@ -177,58 +193,75 @@ async function fetchOnce() {
     const { model, transitions } = builder.finish(snap.model, fresherThan(since));
     moving = new Set();
     snap = { ...snap, loaded: true, model, error: null };
+    synced = rev;
     track(model.order);
-    publish(true, transitions);
+    publish('lists', transitions);
   } catch (e) {
     snap = { ...snap, loaded: true, error: api.toUiError(e) };
     jobs.set(snap);
   }
 }
 
-/** Fetches the whole list; while a fetch is out, further calls make one more fetch after it. */
-export function refresh(): Promise<void> {
-  if (fetching) {
-    again = true;
-    return fetching;
+/** Asks for what changed since the last revision seen, until nothing more is waiting. */
+async function catchUp() {
+  for (;;) {
+    if (synced === null) {
+      await listAll();
+      if (synced === null) return; // the list failed; the next event tries again
+    }
+    const since = seq;
+    const started = performance.now();
+    let changes: api.QueueChanges;
+    try {
+      changes = await api.queueChanges(synced, PAGE_SIZE);
+    } catch {
+      return; // the next event tries again
+    }
+    if (changes.reset) {
+      synced = null;
+      continue;
+    }
+    const removed = removeJobs(snap.model, changes.removed);
+    const { transitions, added } = mergeViews(snap.model, changes.jobs, fresherThan(since));
+    seq += 1;
+    for (const v of changes.jobs) touchedAt.set(v.id, seq);
+    for (const id of changes.removed) touchedAt.delete(id);
+    synced = changes.rev;
+    track(changes.jobs.map((v) => v.id));
+    for (const id of changes.removed) moving.delete(id);
+    // A finished job's details (its time) order History.
+    const finished = changes.jobs.some((v) => isFinished(v.state));
+    const shape = added || removed || finished ? 'lists' : transitions.length > 0 ? 'states' : 'progress';
+    if (changes.jobs.length + changes.removed.length > 0) publish(shape, transitions);
+    // For the E2E measurement with 100,000 jobs (the last hundred are kept).
+    if (performance.getEntriesByName('ferry:sync').length >= 100) performance.clearMeasures('ferry:sync');
+    performance.measure('ferry:sync', { start: started, end: performance.now() });
+    if (!changes.more) return;
   }
-  fetching = (async () => {
-    do {
-      again = false;
-      await fetchOnce();
-    } while (again);
-  })().finally(() => {
-    fetching = null;
-  });
-  return fetching;
 }
 
-let wanted = new Set<number>();
-let detailing: Promise<void> | null = null;
+let syncing: Promise<void> | null = null;
+let again = false;
 
-/** Fetches a few jobs again (a result, an error, a job just queued), in batches, one at a time. */
-export function fetchJobs(ids: Iterable<number>): Promise<void> {
-  for (const id of ids) wanted.add(id);
-  detailing ??= (async () => {
-    while (wanted.size > 0) {
-      const batch = [...wanted].slice(0, PAGE_SIZE);
-      for (const id of batch) wanted.delete(id);
-      const since = seq;
-      try {
-        const views = await api.jobViews(batch);
-        const { transitions, added } = mergeViews(snap.model, views, fresherThan(since));
-        // Newer than any page of a whole list already on its way.
-        seq += 1;
-        for (const v of views) touchedAt.set(v.id, seq);
-        track(views.map((v) => v.id));
-        publish(added || transitions.length > 0, transitions);
-      } catch {
-        // The next queueChanged brings the whole list again.
-      }
-    }
+/**
+ * Brings the model up to date with the queue: the whole list the first time, then only what
+ * changed (a result, an error, jobs queued or removed). While a sync is out, further calls
+ * make one more after it, never two at once.
+ */
+export function sync(): Promise<void> {
+  if (syncing) {
+    again = true;
+    return syncing;
+  }
+  syncing = (async () => {
+    do {
+      again = false;
+      await catchUp();
+    } while (again);
   })().finally(() => {
-    detailing = null;
+    syncing = null;
   });
-  return detailing;
+  return syncing;
 }
 
 /** Merges one progress event. */
@@ -237,14 +270,14 @@ export function onProgress(updates: JobProgress[]) {
   for (const u of updates) touchedAt.set(u.job, seq);
   const applied = applyProgress(snap.model, updates);
   track(applied.changed);
-  publish(applied.transitions.length > 0, applied.transitions);
+  publish(applied.transitions.length > 0 ? 'states' : 'progress', applied.transitions);
   const open = get(expanded);
   for (const u of updates) {
     if (!open.has(u.job)) continue;
     if (u.parts.length > 0) mergeGrid(u.job, u);
     if (u.state === 'done') completeGrid(u.job);
   }
-  if (applied.fetch.length > 0) void fetchJobs(applied.fetch);
+  if (applied.fetch.length > 0) void sync();
 }
 
 // ---- part grids --------------------------------------------------------------------------
@@ -316,11 +349,10 @@ export function setExpanded(id: number, open: boolean) {
 
 // ---- controls ----------------------------------------------------------------------------
 
-/** Pauses, resumes (retries) or cancels, and shows the new states at once (the
- *  `queueChanged` event that follows brings the whole list again). */
+/** Pauses, resumes (retries) or cancels, and shows the new states at once. */
 export async function control(kind: JobControl, ids: number[] | null): Promise<ControlReport> {
   const report = await api.controlJobs(kind, ids);
-  if (report.applied.length > 0) void fetchJobs(report.applied);
+  if (report.applied.length > 0) void sync();
   return report;
 }
 
@@ -355,14 +387,14 @@ export function startJobs(): Promise<() => void> {
   started ??= (async () => {
     const stops = await Promise.all([
       api.onQueueProgress(onProgress),
-      api.onQueueChanged(() => void refresh()),
+      api.onQueueChanged(() => void sync()),
       api.onEngineStatus((s) => engine.set(s)),
     ]).catch(() => [] as (() => void)[]);
     api.engineStatus().then(
       (s) => engine.set(s),
       () => {},
     );
-    await refresh();
+    await sync();
     return () => stops.forEach((stop) => stop());
   })();
   return started;
@@ -377,12 +409,11 @@ export function resetJobs() {
   if (lingerTimer) clearTimeout(lingerTimer);
   lingerTimer = null;
   started = null;
-  fetching = null;
+  syncing = null;
   again = false;
+  synced = null;
   seq = 0;
   touchedAt = new Map();
-  wanted = new Set();
-  detailing = null;
   gridLoads.clear();
   buffered.clear();
   jobs.set(snap);

@@ -139,6 +139,14 @@ export function mergeViews(
   return { transitions, added };
 }
 
+/** Removes jobs from the model, in place; whether any was there. */
+export function removeJobs(model: JobsModel, ids: readonly number[]): boolean {
+  const gone = new Set(ids.filter((id) => model.byId.delete(id)));
+  if (gone.size === 0) return false;
+  model.order = model.order.filter((id) => !gone.has(id));
+  return true;
+}
+
 export interface Applied {
   /** Ids whose row changed. */
   changed: number[];

@@ -4,13 +4,14 @@ import * as api from '../lib/api';
 import * as desktop from '../lib/desktop';
 import { setLang } from '../lib/i18n';
 import { resetJobs, startJobs } from '../lib/jobs';
-import { jobView, pagesOf } from '../test/fixtures';
+import { FakeQueue, jobView } from '../test/fixtures';
 import HistoryPage from './HistoryPage.svelte';
 
 vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   listJobsPage: vi.fn(),
-  jobViews: vi.fn(),
+  queueRevision: vi.fn(),
+  queueChanges: vi.fn(),
   clearHistory: vi.fn(),
   engineStatus: vi.fn(),
   onQueueProgress: vi.fn(),
@@ -37,7 +38,7 @@ beforeEach(async () => {
   m.onQueueProgress.mockResolvedValue(() => {});
   m.onQueueChanged.mockResolvedValue(() => {});
   m.onEngineStatus.mockResolvedValue(() => {});
-  m.listJobsPage.mockImplementation(pagesOf(JOBS));
+  new FakeQueue(JOBS).stub(m);
   await startJobs();
 });
 
@@ -67,6 +68,19 @@ describe('HistoryPage', () => {
     await fireEvent.click(within(talk).getByRole('button', { name: 'Copy the result of talk.wav' }));
     expect(d.copyText).toHaveBeenCalledWith('https://ost.test/talk.wav');
     expect(await within(talk).findByRole('status')).toHaveTextContent('Copied');
+  });
+
+  it('keeps the copy feedback with its job when the list reuses the row for another', async () => {
+    d.copyText.mockResolvedValue(true);
+    render(HistoryPage);
+    const slides = screen.getAllByTestId('history-row')[0];
+    await fireEvent.click(within(slides).getByRole('button', { name: 'Copy the result of slides.pdf' }));
+    expect(await within(slides).findByRole('status')).toHaveTextContent('Copied');
+    await fireEvent.input(screen.getByTestId('history-search'), { target: { value: 'talk' } });
+    const [talk] = screen.getAllByTestId('history-row');
+    expect(talk).toBe(slides); // the same element, now drawing talk.wav
+    expect(talk).toHaveAttribute('data-name', 'talk.wav');
+    expect(within(talk).getByRole('status')).toHaveTextContent('');
   });
 
   it('searches and filters', async () => {

@@ -7,13 +7,14 @@ import * as desktop from '../lib/desktop';
 import { lastEnqueue, setTarget } from '../lib/enqueue';
 import { setLang } from '../lib/i18n';
 import { resetJobs, startJobs } from '../lib/jobs';
-import { DINGTALK_ACCOUNT, jobView, XFYUN_ACCOUNT, pagesOf } from '../test/fixtures';
+import { DINGTALK_ACCOUNT, FakeQueue, jobView, XFYUN_ACCOUNT } from '../test/fixtures';
 import QueuePage from './QueuePage.svelte';
 
 vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   listJobsPage: vi.fn(),
-  jobViews: vi.fn(),
+  queueRevision: vi.fn(),
+  queueChanges: vi.fn(),
   jobParts: vi.fn(),
   enqueue: vi.fn(),
   controlJobs: vi.fn(),
@@ -45,7 +46,7 @@ beforeEach(() => {
 });
 
 async function open(jobs: api.JobView[]) {
-  m.listJobsPage.mockImplementation(pagesOf(jobs));
+  new FakeQueue(jobs).stub(m);
   await startJobs();
   render(QueuePage);
 }
@@ -85,6 +86,40 @@ describe('QueuePage', () => {
     await waitFor(() => expect(screen.getAllByTestId('job-row').some((r) => r.dataset.id === '50001')).toBe(true));
     expect(screen.getAllByTestId('job-row').length).toBeLessThan(40);
   }, 30_000);
+
+  it('recycles rows: a row keeps its elements while in view, a row scrolled in takes over those of one scrolled out', async () => {
+    await open(Array.from({ length: 1000 }, (_, i) => jobView(i + 1)));
+    const list = screen.getByTestId('queue-list');
+    // Past the top, where the rendered range has its full length.
+    list.scrollTop = 54 * 100;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(rowOf(101)).toBeTruthy());
+    const before = new Map(screen.getAllByTestId('job-row').map((r) => [r.dataset.id, r]));
+    const focused = within(rowOf(101)).getByTestId('job-pause');
+    focused.focus();
+    list.scrollTop = 54 * 101;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(screen.queryAllByTestId('job-row').some((r) => r.dataset.id === String(Math.max(...[...before.keys()].map(Number)) + 1))).toBe(true));
+    const after = screen.getAllByTestId('job-row');
+    expect(after.length).toBe(before.size);
+    // Every row still in view is the same element; the new one reuses the one that left.
+    for (const r of after) {
+      if (before.has(r.dataset.id)) expect(before.get(r.dataset.id)).toBe(r);
+    }
+    const gone = [...before.keys()].filter((id) => !after.some((r) => r.dataset.id === id));
+    const fresh = after.filter((r) => !before.has(r.dataset.id));
+    expect(gone.length).toBe(1);
+    expect(fresh.length).toBe(1);
+    expect(fresh[0]).toBe(before.get(gone[0]));
+    // The focused row stayed in view, so its button kept the focus.
+    expect(document.activeElement).toBe(focused);
+    // Scrolled far: the slot now draws another job, so the focus goes to the list itself.
+    list.scrollTop = 54 * 600;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(rowOf(601)).toBeTruthy());
+    expect(document.activeElement).toBe(list);
+    expect(within(rowOf(601)).getByTestId('job-expand')).toHaveAttribute('aria-label', 'Details and parts of file-601.bin');
+  });
 
   it('expands a job into its part grid, which follows the events', async () => {
     await open([jobView(1, { state: 'uploading' })]);

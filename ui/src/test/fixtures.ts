@@ -125,3 +125,69 @@ export function pagesOf(jobs: JobView[]) {
     return jobs.slice(lo, lo + limit);
   };
 }
+
+type QueueApi = Pick<typeof import('../lib/api'), 'listJobsPage' | 'queueRevision' | 'queueChanges'>;
+type Stubbed = { [K in keyof QueueApi]: { mockImplementation(f: QueueApi[K]): unknown } };
+
+/**
+ * The queue as the Rust side keeps it, for stubbing `listJobsPage`, `queueRevision` and
+ * `queueChanges`: every put or remove takes the next revision (as the SQLite triggers do).
+ */
+export class FakeQueue {
+  private rev = 0;
+  private floor = 0;
+  private rows = new Map<number, { view: JobView; rev: number }>();
+  private removed = new Map<number, number>();
+
+  constructor(jobs: JobView[] = []) {
+    for (const j of jobs) this.put(j);
+  }
+
+  put(view: JobView): this {
+    this.rev += 1;
+    this.rows.set(view.id, { view, rev: this.rev });
+    return this;
+  }
+
+  remove(id: number): this {
+    if (this.rows.delete(id)) {
+      this.rev += 1;
+      this.removed.set(id, this.rev);
+    }
+    return this;
+  }
+
+  /** Forgets the tombstones, as an engine restart does: older readers must list again. */
+  prune(): this {
+    this.removed.clear();
+    this.floor = this.rev;
+    return this;
+  }
+
+  readonly revision = async () => this.rev;
+
+  readonly page = async (afterId: number, limit: number) =>
+    [...this.rows.values()]
+      .map((r) => r.view)
+      .filter((v) => v.id > afterId)
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit);
+
+  readonly changes = async (since: number, limit: number) => {
+    if (since < this.floor) return { rev: this.rev, jobs: [], removed: [], more: false, reset: true };
+    const changed = [...this.rows.values()].filter((r) => r.rev > since).sort((a, b) => a.rev - b.rev);
+    const more = changed.length > limit;
+    const upto = more ? changed[limit].rev - 1 : this.rev;
+    const jobs = changed.filter((r) => r.rev <= upto).map((r) => r.view).sort((a, b) => a.id - b.id);
+    const removed = [...this.removed].filter(([, rev]) => rev > since && rev <= upto).map(([id]) => id).sort((a, b) => a - b);
+    return { rev: upto, jobs, removed, more, reset: false };
+  };
+
+  /** Makes the mocked api answer from this queue. */
+  stub(m: Stubbed): this {
+    m.listJobsPage.mockImplementation(this.page);
+    m.queueRevision.mockImplementation(this.revision);
+    m.queueChanges.mockImplementation(this.changes);
+    return this;
+  }
+}

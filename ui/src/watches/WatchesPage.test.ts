@@ -30,10 +30,20 @@ const CAMERA = watchView(1, {
   quiet_secs: 5,
   status: 'watching',
   detail: '120 files in 4 folders; 4 of 65536 inotify watches',
+  notes: [
+    { note: 'scanned', files: 120, folders: 4 },
+    { note: 'live_watches', used: 4, limit: 65536 },
+  ],
   pending: 2,
   queued: 118,
 });
-const SCANS = watchView(2, { dir: '/mnt/usb/scans', status: 'missing', detail: '/mnt/usb/scans is not there (an unmounted drive?); waiting for it to come back', recursive: false });
+const SCANS = watchView(2, {
+  dir: '/mnt/usb/scans',
+  status: 'missing',
+  detail: '/mnt/usb/scans is not there (an unmounted drive?); waiting for it to come back',
+  notes: [{ note: 'missing', dir: '/mnt/usb/scans' }],
+  recursive: false,
+});
 
 beforeEach(() => {
   vi.resetAllMocks();
@@ -63,7 +73,7 @@ describe('WatchesPage list', () => {
     const camera = await row(1);
     expect(within(camera).getByRole('heading', { level: 3 })).toHaveTextContent('/home/me/Pictures/Import');
     expect(within(camera).getByTestId('watch-status')).toHaveTextContent('Watching · 2 files settling');
-    expect(within(camera).getByTestId('watch-detail')).toHaveTextContent('120 files in 4 folders; 4 of 65536 inotify watches');
+    expect(within(camera).getByTestId('watch-detail')).toHaveTextContent('120 files in 4 folders; uses 4 of the system’s 65536 folder watches');
     expect(within(camera).getByTestId('watch-dest')).toHaveTextContent('disk › camera');
     expect(within(camera).getByTestId('watch-rules')).toHaveTextContent('Only *.jpg, *.{cr2,nef} · except *.raw · with sub-folders · quiet for 5 s');
     expect(within(camera).getByTestId('watch-after')).toHaveTextContent('Move into /home/me/Uploaded');
@@ -86,13 +96,16 @@ describe('WatchesPage list', () => {
     render(WatchesPage);
     expect(within(await row(1)).getByTestId('watch-status')).toHaveTextContent('正在监视 · 2 个文件等待稳定');
     expect(within(await row(2)).getByTestId('watch-status')).toHaveTextContent('文件夹不存在');
+    // The watch service's notes are words of the catalogue too, not the English detail.
+    expect(within(await row(1)).getByTestId('watch-detail')).toHaveTextContent('4 个文件夹中有 120 个文件；占用系统 65536 个文件夹监视名额中的 4 个');
+    expect(within(await row(2)).getByTestId('watch-detail')).toHaveTextContent('/mnt/usb/scans 不存在（移动硬盘未挂载？）；等待它回来');
     expect(screen.getByTestId('add-watch')).toHaveTextContent('添加监视文件夹');
   });
 
   it('pauses and resumes a watch, showing what the command returned', async () => {
     render(WatchesPage);
     const camera = await row(1);
-    m.setWatchEnabled.mockResolvedValueOnce({ ...CAMERA, enabled: false, status: 'paused', pending: 0, detail: null });
+    m.setWatchEnabled.mockResolvedValueOnce({ ...CAMERA, enabled: false, status: 'paused', pending: 0, detail: null, notes: [] });
     await fireEvent.click(within(camera).getByTestId('watch-toggle'));
     expect(m.setWatchEnabled).toHaveBeenCalledWith(1, false);
     await waitFor(() => expect(within(camera).getByTestId('watch-status')).toHaveTextContent('Paused'));
@@ -177,7 +190,7 @@ describe('WatchesPage form', () => {
     await set('watch-move-dir', '/home/me/Uploaded');
     await fireEvent.click(screen.getByTestId('watch-recursive'));
 
-    const created = watchView(7, { dir: '/home/me/Pictures/Import', status: 'starting', detail: null });
+    const created = watchView(7, { dir: '/home/me/Pictures/Import', status: 'starting', detail: null, notes: [] });
     m.addWatch.mockResolvedValueOnce(created);
     m.listWatches.mockResolvedValue([created]);
     await fireEvent.click(screen.getByTestId('watch-submit'));

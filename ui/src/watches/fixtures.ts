@@ -27,6 +27,10 @@ export function watchView(id: number, over: Partial<Watch> = {}): Watch {
     enabled: true,
     status: 'watching',
     detail: '12 files in 3 folders; 3 of 65536 inotify watches',
+    notes: [
+      { note: 'scanned', files: 12, folders: 3 },
+      { note: 'live_watches', used: 3, limit: 65536 },
+    ],
     pending: 0,
     queued: 0,
     ...over,

@@ -1,9 +1,9 @@
 import { get } from 'svelte/store';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { WatchStatus } from '../lib/api';
+import type { WatchNote, WatchStatus } from '../lib/api';
 import { setLang, t } from '../lib/i18n';
 import { watchView } from './fixtures';
-import { afterLabel, destLabel, ruleLines, statusHint, statusLabel, statusLine, statusTone } from './labels';
+import { afterLabel, destLabel, noteText, notesLine, ruleLines, statusHint, statusLabel, statusLine, statusTone } from './labels';
 
 const STATUSES: WatchStatus[] = ['starting', 'scanning', 'watching', 'polling', 'missing', 'error', 'paused'];
 
@@ -40,6 +40,43 @@ describe('status', () => {
     expect(statusLine(get(t), { status: 'scanning', pending: 4 })).toBe('Scanning · 4 files settling');
     setLang('zh');
     expect(statusLine(get(t), { status: 'watching', pending: 4 })).toBe('正在监视 · 4 个文件等待稳定');
+  });
+});
+
+describe('watch service notes', () => {
+  it('word every note in both languages', () => {
+    const notes: WatchNote[] = [
+      { note: 'scanned', files: 7, folders: 1 },
+      { note: 'unreadable', count: 2, first: [{ path: '/w/a', error: 'Permission denied (os error 13)' }, { path: '/w/b', error: 'x' }] },
+      { note: 'links_skipped', count: 1 },
+      { note: 'live_watches', used: 3, limit: 8192 },
+      { note: 'polling', folders: 9000, limit: 8192, error: 'OS file watch limit reached', every_secs: 30 },
+      { note: 'missing', dir: '/mnt/usb' },
+      { note: 'cannot_read', dir: '/w', error: 'Permission denied' },
+      { note: 'scan_failed', error: 'task panicked' },
+      { note: 'cannot_queue', error: 'database is locked' },
+      { note: 'bad_rules', error: 'include: unclosed character class' },
+    ];
+    expect(notes.map((n) => noteText(get(t), n))).toEqual([
+      '7 files in 1 folder',
+      '2 folders could not be read: /w/a (Permission denied (os error 13)), /w/b (x)',
+      '1 symbolic link to a folder not followed',
+      'uses 3 of the system’s 8192 folder watches',
+      'the system’s file watcher could not cover 9000 folders (fs.inotify.max_user_watches = 8192): OS file watch limit reached; rescanning every 30 s instead (raise the limit to watch live)',
+      '/mnt/usb is not there (an unmounted drive?); waiting for it to come back',
+      'cannot read /w: Permission denied',
+      'scanning failed: task panicked',
+      'cannot queue files: database is locked',
+      'the patterns cannot be used: include: unclosed character class',
+    ]);
+    expect(noteText(get(t), { note: 'polling', folders: 2, limit: null, error: 'e', every_secs: 30 })).toContain('cover 2 folders: e;');
+    expect(notesLine(get(t), notes.slice(0, 2))).toBe(`${noteText(get(t), notes[0])}; ${noteText(get(t), notes[1])}`);
+    expect(notesLine(get(t), [])).toBe('');
+    setLang('zh');
+    const zh = notes.map((n) => noteText(get(t), n));
+    expect(zh[0]).toBe('1 个文件夹中有 7 个文件');
+    expect(zh[5]).toBe('/mnt/usb 不存在（移动硬盘未挂载？）；等待它回来');
+    for (const line of zh) expect(line).toMatch(/[\u4e00-\u9fff]/);
   });
 });
 

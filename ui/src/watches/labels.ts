@@ -1,6 +1,6 @@
 // How a watch reads to people: its status as a label, a tone and a hint, its rules and its
 // after-upload action. Every word comes from the message catalogues.
-import type { AfterUpload, Watch, WatchStatus } from '../lib/api';
+import type { AfterUpload, Watch, WatchNote, WatchStatus } from '../lib/api';
 import { countKey, isMessageKey, type Translate } from '../lib/i18n';
 
 /** The colour family of a status: all well, working, needs attention, broken, or off. */
@@ -63,4 +63,42 @@ export function ruleLines(t: Translate, watch: Pick<Watch, 'include' | 'exclude'
   lines.push(t(watch.recursive ? 'watches.rulesRecursive' : 'watches.rulesTopOnly'));
   lines.push(t('watches.rulesQuiet', { n: watch.quiet_secs }));
   return lines;
+}
+
+/** One thing the watch service noted, in the reader's language. */
+export function noteText(t: Translate, note: WatchNote): string {
+  switch (note.note) {
+    case 'scanned':
+      return t(countKey('watches.note.scanned', note.folders), { files: note.files, folders: note.folders });
+    case 'unreadable': {
+      const list = note.first.map((u) => t('watches.note.unreadableItem', { path: u.path, error: u.error })).join(', ');
+      return t(countKey('watches.note.unreadable', note.count), { count: note.count, list });
+    }
+    case 'links_skipped':
+      return t(countKey('watches.note.linksSkipped', note.count), { count: note.count });
+    case 'live_watches':
+      return t('watches.note.liveWatches', { used: note.used, limit: note.limit });
+    case 'polling':
+      return t('watches.note.polling', {
+        folders: note.folders,
+        limit: note.limit === null ? '' : t('watches.note.pollingLimit', { limit: note.limit }),
+        error: note.error,
+        every: note.every_secs,
+      });
+    case 'missing':
+      return t('watches.note.missing', { dir: note.dir });
+    case 'cannot_read':
+      return t('watches.note.cannotRead', { dir: note.dir, error: note.error });
+    case 'scan_failed':
+      return t('watches.note.scanFailed', { error: note.error });
+    case 'cannot_queue':
+      return t('watches.note.cannotQueue', { error: note.error });
+    case 'bad_rules':
+      return t('watches.note.badRules', { error: note.error });
+  }
+}
+
+/** The watch service's notes on a watch as one line; '' when there are none. */
+export function notesLine(t: Translate, notes: readonly WatchNote[]): string {
+  return notes.map((n) => noteText(t, n)).join(t('watches.noteSeparator'));
 }

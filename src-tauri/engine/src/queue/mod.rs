@@ -13,13 +13,15 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 pub use state::{JobState, PartState, Transition};
-pub use view::{JobView, PartView};
+pub use view::{JobView, PartView, QueueChanges};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{Committed, PartReceipt, PartSpec};
+use crate::source::Identity;
 use crate::store::Store;
 
 pub(crate) const SCHEMA_V1: &str = include_str!("schema.sql");
+pub(crate) const REVISIONS_V1: &str = include_str!("revisions.sql");
 
 /// A file to enqueue.
 #[derive(Debug, Clone)]
@@ -323,6 +325,51 @@ impl Queue {
         apply(&self.store.conn(), id, Transition::Resume, set, vec![])
     }
 
+    /// failed → queued as a new version of its file: the part plan, the session, the
+    /// digest and the byte counts go, the version is `now`. Returns the old session, for
+    /// the provider to forget.
+    pub fn restart_as(&self, id: i64, now: Identity) -> Result<Option<serde_json::Value>> {
+        let mut conn = self.store.conn();
+        let tx = conn.transaction()?;
+        let (state, session): (String, Option<String>) = tx
+            .query_row("SELECT state, session FROM jobs WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(Error::UnknownJob(id))?;
+        if state != JobState::Failed.as_str() {
+            return Err(Error::Transition { job: id, state, verb: "start over" });
+        }
+        // Queued again meanwhile (by hand, or by a watched folder): never upload it twice.
+        let twin: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE id != ?1 AND source = (SELECT source FROM jobs WHERE id = ?1) AND account_id = (SELECT account_id FROM jobs WHERE id = ?1)
+                   AND size = ?2 AND mtime_ns = ?3 AND state NOT IN ('failed', 'cancelled') LIMIT 1",
+                params![id, now.size as i64, now.mtime_ns],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(twin) = twin {
+            return Err(Error::Transition { job: id, state: format!("failed, and its file's current version is already job {twin}"), verb: "start over" });
+        }
+        let set = ", next_run_at = 0, error = NULL, error_kind = NULL, finished_at = NULL, attempts = 0, \
+                   size = ?3, mtime_ns = ?4, inode = ?5, session = NULL, part_size = NULL, sha1 = NULL, result = NULL, bytes_sent = 0";
+        let version = vec![Value::Integer(now.size as i64), Value::Integer(now.mtime_ns), now.inode.map_or(Value::Null, |i| Value::Integer(i as i64))];
+        apply(&tx, id, Transition::Resume, set, version)?;
+        tx.execute("DELETE FROM parts WHERE job_id = ?1", [id])?;
+        tx.commit()?;
+        Ok(session.and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    /// The kind of a job's last error, if it has one.
+    pub fn error_kind(&self, id: i64) -> Result<Option<ErrorKind>> {
+        let kind: Option<String> = self
+            .store
+            .conn()
+            .query_row("SELECT error_kind FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or(Error::UnknownJob(id))?;
+        Ok(kind.and_then(|k| serde_json::from_value(serde_json::Value::String(k)).ok()))
+    }
+
     /// → cancelled. Returns the session to abort at the provider, if any.
     pub fn cancel(&self, id: i64) -> Result<Option<serde_json::Value>> {
         let conn = self.store.conn();
@@ -342,6 +389,9 @@ impl Queue {
             &format!("UPDATE jobs SET state = 'queued', next_run_at = 0, updated_at = ?1 WHERE state IN ({})", from.join(", ")),
             [now_ms()],
         )?;
+        // No reader from before this start can be waiting on these tombstones' revisions
+        // for long; one that is lists the queue again (`QueueChanges::reset`).
+        tx.execute_batch("DELETE FROM removed_jobs; UPDATE queue_rev SET floor = rev;")?;
         tx.commit()?;
         Ok((jobs, parts))
     }
@@ -439,6 +489,22 @@ impl Queue {
     /// Up to `limit` jobs after `after_id`, oldest first (the window pages through long queues).
     pub fn list_page(&self, after_id: i64, limit: u32) -> Result<Vec<JobView>> {
         view::page(&self.store.conn(), after_id, limit)
+    }
+
+    /// The queue's current revision: every change to a job counts it up.
+    pub fn revision(&self) -> Result<i64> {
+        Ok(self.store.conn().query_row("SELECT rev FROM queue_rev", [], |r| r.get(0))?)
+    }
+
+    /// What changed after revision `since`: up to `limit` added or changed jobs, and the
+    /// jobs removed. Ask again from the answer's `rev` while `more` is set.
+    pub fn changes_since(&self, since: i64, limit: u32) -> Result<QueueChanges> {
+        let mut conn = self.store.conn();
+        // One read transaction: a consistent snapshot even while another process writes.
+        let tx = conn.transaction()?;
+        let changes = view::changes(&tx, since, limit.max(1))?;
+        tx.commit()?;
+        Ok(changes)
     }
 
     /// The given jobs that exist, oldest first.

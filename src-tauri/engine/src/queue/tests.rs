@@ -217,3 +217,104 @@ fn pages_and_picked_views_match_the_full_list() {
     assert_eq!(json(&picked), json(&[all[2].clone(), all[5].clone()]));
     assert!(q.views(&[]).unwrap().is_empty());
 }
+
+/// All changes after `since`, asked `limit` at a time as the window does.
+fn changes(q: &Queue, mut since: i64, limit: u32) -> (i64, Vec<i64>, Vec<i64>, usize) {
+    let (mut jobs, mut removed, mut asks) = (vec![], vec![], 0);
+    loop {
+        let c = q.changes_since(since, limit).unwrap();
+        assert!(!c.reset);
+        asks += 1;
+        assert!(c.rev >= since, "revisions never go back");
+        jobs.extend(c.jobs.iter().map(|v| v.id));
+        removed.extend(c.removed);
+        since = c.rev;
+        if !c.more {
+            return (since, jobs, removed, asks);
+        }
+    }
+}
+
+#[test]
+fn changes_since_names_exactly_what_changed_and_what_was_removed() {
+    let (_d, q) = queue();
+    let ids: Vec<i64> = (0..6).map(|_| job(&q)).collect();
+    let (rev, all, removed, _) = changes(&q, 0, 1000);
+    assert_eq!((all, removed), (ids.clone(), vec![]));
+    assert_eq!(rev, q.revision().unwrap());
+    assert_eq!(changes(&q, rev, 1000).1, Vec::<i64>::new(), "nothing changed since");
+
+    // A state change, a part's state change and new bytes each count; untouched jobs don't.
+    q.pause(ids[1]).unwrap();
+    q.start_uploading(ids[3]).unwrap();
+    let parts = [PartSpec { number: 1, offset: 0, length: 10, count: 1 }];
+    q.plan(ids[3], &serde_json::json!({}), 10, &parts).unwrap();
+    let (rev2, changed, _, _) = changes(&q, rev, 1000);
+    assert_eq!(changed, [ids[1], ids[3]]);
+    q.part_start(ids[3], 1).unwrap();
+    let (rev3, changed, _, _) = changes(&q, rev2, 1000);
+    assert_eq!(changed, [ids[3]], "a part going in flight changes its job's view");
+    q.part_ack(ids[3], &PartReceipt { number: 1, ..Default::default() }).unwrap();
+    let c = q.changes_since(rev3, 1000).unwrap();
+    assert_eq!((c.jobs.len(), c.jobs[0].bytes_acked), (1, 10));
+
+    // Paging one job at a time while jobs keep changing: every change arrives, none twice
+    // within a pass, and a job changed again after its page comes again later.
+    let mut since = c.rev;
+    for id in &ids {
+        q.set_sha1(*id, "x").unwrap();
+    }
+    let first = q.changes_since(since, 2).unwrap();
+    assert!(first.more);
+    assert_eq!(first.jobs.iter().map(|v| v.id).collect::<Vec<_>>(), &ids[..2]);
+    since = first.rev;
+    q.set_sha1(ids[0], "y").unwrap();
+    let (_, rest, _, asks) = changes(&q, since, 2);
+    assert_eq!(rest, [ids[2], ids[3], ids[4], ids[5], ids[0]]);
+    assert_eq!(asks, 3);
+
+    // Clearing the history names the removed jobs.
+    let done = job_in(&q, JobState::Done);
+    let cancelled = job_in(&q, JobState::Cancelled);
+    let before = q.revision().unwrap();
+    assert_eq!(q.clear_finished().unwrap(), 2);
+    let (_, changed, removed, _) = changes(&q, before, 1000);
+    assert_eq!((changed, removed), (vec![], vec![done, cancelled]));
+
+    // After a restart prunes the tombstones, a reader from before is told to list again;
+    // one from after is not.
+    q.recover().unwrap();
+    assert!(q.changes_since(before, 1000).unwrap().reset);
+    assert!(!q.changes_since(q.revision().unwrap(), 1000).unwrap().reset);
+}
+
+#[test]
+fn a_changed_file_starts_over_as_its_new_version_once() {
+    let (_d, q) = queue();
+    let id = job_in(&q, JobState::Uploading);
+    let parts = [PartSpec { number: 1, offset: 0, length: 10, count: 1 }];
+    q.plan(id, &serde_json::json!({ "upload": "u1" }), 10, &parts).unwrap();
+    q.part_start(id, 1).unwrap();
+    q.part_ack(id, &PartReceipt { number: 1, ..Default::default() }).unwrap();
+    q.fail(id, &JobError { kind: ErrorKind::Changed, message: "a changed".into() }).unwrap();
+    assert_eq!(q.error_kind(id).unwrap(), Some(ErrorKind::Changed));
+    let now = Identity { size: 14, mtime_ns: 2, inode: Some(7) };
+
+    let old = q.restart_as(id, now).unwrap();
+    assert_eq!(old, Some(serde_json::json!({ "upload": "u1" })), "the old session, to abort");
+    let j = q.get(id).unwrap();
+    assert_eq!((j.state, j.size, j.mtime_ns, j.session, j.part_size, j.sha1), (JobState::Queued, 14, 2, None, None, None));
+    assert!(q.parts(id).unwrap().is_empty(), "the old part plan is gone");
+    let v = q.view(id).unwrap();
+    assert_eq!((v.bytes_acked, v.bytes_sent, v.attempts, v.error.as_deref()), (0, 0, 0, None));
+    assert!(q.restart_as(id, now).is_err(), "only a failed job starts over");
+    assert!(matches!(q.restart_as(999, now), Err(Error::UnknownJob(999))));
+
+    // The same version queued again meanwhile (a watched folder does that): refused, once.
+    q.start_uploading(id).unwrap();
+    q.fail(id, &JobError { kind: ErrorKind::Changed, message: "a changed".into() }).unwrap();
+    let twin = q.enqueue(&[NewJob { account_id: 1, source: PathBuf::from("/tmp/a"), name: "a".into(), dest: String::new(), size: 20, mtime_ns: 3, inode: Some(7) }]).unwrap()[0];
+    let err = q.restart_as(id, Identity { size: 20, mtime_ns: 3, inode: Some(7) }).unwrap_err().to_string();
+    assert!(err.contains(&format!("already job {twin}")), "{err}");
+    assert_eq!(q.state(id).unwrap(), JobState::Failed);
+}

@@ -2,7 +2,7 @@
 
 use std::os::unix::ffi::OsStringExt;
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{JobState, PartState};
@@ -35,6 +35,22 @@ pub struct JobView {
     pub next_run_at: i64,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+}
+
+/// What changed in the queue after a revision (see `Queue::changes_since`).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct QueueChanges {
+    /// The revision this answer is complete up to: ask from here next time.
+    pub rev: i64,
+    /// Jobs added or changed, in id order.
+    pub jobs: Vec<JobView>,
+    /// Jobs that no longer exist (history cleared).
+    pub removed: Vec<i64>,
+    /// More changes are waiting: ask again from `rev` now.
+    pub more: bool,
+    /// The asker is too far behind to be told what was removed: list the queue again,
+    /// then ask from `rev`.
+    pub reset: bool,
 }
 
 /// One part, for the part grid.
@@ -119,6 +135,23 @@ fn few(conn: &Connection, jobs: &str, params: Vec<i64>) -> Result<Vec<JobView>> 
 /// page by page instead of in one reply of tens of megabytes.
 pub(super) fn page(conn: &Connection, after_id: i64, limit: u32) -> Result<Vec<JobView>> {
     few(conn, "id > ?1 ORDER BY id LIMIT ?2", vec![after_id, limit as i64])
+}
+
+/// The changes after `since`, at most `limit` jobs. Revisions are unique, so a page ends
+/// just before the first job it leaves out, and the next page starts there.
+pub(super) fn changes(conn: &Connection, since: i64, limit: u32) -> Result<QueueChanges> {
+    let (current, floor): (i64, i64) = conn.query_row("SELECT rev, floor FROM queue_rev", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if since < floor {
+        return Ok(QueueChanges { rev: current, jobs: vec![], removed: vec![], more: false, reset: true });
+    }
+    let cut: Option<i64> = conn
+        .query_row("SELECT rev FROM jobs WHERE rev > ?1 ORDER BY rev LIMIT 1 OFFSET ?2", [since, limit as i64], |r| r.get(0))
+        .optional()?;
+    let upto = cut.map_or(current, |rev| rev - 1);
+    let jobs = few(conn, "rev > ?1 AND rev <= ?2", vec![since, upto])?;
+    let mut stmt = conn.prepare("SELECT id FROM removed_jobs WHERE rev > ?1 AND rev <= ?2 ORDER BY id")?;
+    let removed = stmt.query_map([since, upto], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(QueueChanges { rev: upto, jobs, removed, more: cut.is_some(), reset: false })
 }
 
 /// The given jobs (unknown ids are left out), in id order.

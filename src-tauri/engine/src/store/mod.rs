@@ -10,7 +10,13 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema steps in order; `user_version` = how many have been applied. Append only.
-const MIGRATIONS: &[&str] = &[crate::accounts::SCHEMA_V1, crate::queue::SCHEMA_V1, crate::watch::SCHEMA_V1];
+const MIGRATIONS: &[&str] = &[
+    crate::accounts::SCHEMA_V1,
+    crate::queue::SCHEMA_V1,
+    crate::watch::SCHEMA_V1,
+    crate::queue::REVISIONS_V1,
+    crate::watch::NOTES_V1,
+];
 
 pub const DB_FILE: &str = "ferry.db";
 

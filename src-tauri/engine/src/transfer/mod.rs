@@ -22,7 +22,7 @@ pub use settings::EngineSettings;
 pub use worker::{plan_parts, Outcome};
 
 use crate::accounts::{Account, Accounts};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Bandwidth, Provider};
 use crate::queue::{JobState, Queue};
 use crate::Ferry;
@@ -260,17 +260,42 @@ impl Ferry {
         let job = self.queue.get(id)?;
         let session = self.queue.cancel(id)?;
         if let Some(session) = session {
-            let account = self.accounts.get_by_id(job.account_id)?;
-            let ctx = providers::Context { http: providers::http::client(), accounts: self.accounts.clone(), account };
-            match providers::build(ctx) {
-                Ok(p) => {
-                    if let Err(e) = p.abort(&session).await {
-                        tracing::warn!(job = id, "the provider did not confirm the abort: {e}");
-                    }
-                }
-                Err(e) => tracing::warn!(job = id, "could not abort at the provider: {e}"),
-            }
+            self.abort_session(id, job.account_id, &session).await;
         }
         Ok(())
+    }
+
+    /// Resumes a paused job or retries a failed one. A job that failed because its file
+    /// changed starts over with the file as it is now (its old upload is abandoned at the
+    /// provider), so a retry uploads the current version rather than failing again.
+    pub async fn resume_job(&self, id: i64) -> Result<()> {
+        let job = self.queue.get(id)?;
+        let changed = job.state == JobState::Failed && self.queue.error_kind(id)? == Some(ErrorKind::Changed);
+        let now = changed.then(|| std::fs::metadata(&job.source).ok()).flatten();
+        let Some(meta) = now else {
+            // Not a changed file, or one that is gone now: an ordinary retry says so clearly.
+            return self.queue.resume(id);
+        };
+        if let Some(session) = self.queue.restart_as(id, crate::source::Identity::of(&meta))? {
+            self.abort_session(id, job.account_id, &session).await;
+        }
+        Ok(())
+    }
+
+    /// Best effort: the provider forgets an upload that will never be finished.
+    async fn abort_session(&self, id: i64, account_id: i64, session: &serde_json::Value) {
+        let account = match self.accounts.get_by_id(account_id) {
+            Ok(a) => a,
+            Err(e) => return tracing::warn!(job = id, "could not abort at the provider: {e}"),
+        };
+        let ctx = providers::Context { http: providers::http::client(), accounts: self.accounts.clone(), account };
+        match providers::build(ctx) {
+            Ok(p) => {
+                if let Err(e) = p.abort(session).await {
+                    tracing::warn!(job = id, "the provider did not confirm the abort: {e}");
+                }
+            }
+            Err(e) => tracing::warn!(job = id, "could not abort at the provider: {e}"),
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! only once it is stable (size and mtime unchanged for a quiet period), never a temp file,
 //! never the same version twice — even across restarts, renames and overlapping watches.
 
+mod notes;
 mod rules;
 mod scan;
 mod service;
@@ -9,12 +10,16 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub use notes::{english, UnreadableFolder, WatchNote};
 pub use rules::Rules;
 pub use scan::{scan, Scan};
 pub use service::WatchService;
 pub use store::Watches;
 
 pub(crate) const SCHEMA_V1: &str = include_str!("schema.sql");
+/// `detail` now holds notes as JSON; the English sentences older versions wrote there are
+/// dropped (the service writes a fresh status at once).
+pub(crate) const NOTES_V1: &str = "UPDATE watches SET detail = NULL;";
 
 /// What to do with a file once the provider confirmed its upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -120,8 +125,10 @@ pub struct Watch {
     pub quiet_secs: u32,
     pub enabled: bool,
     pub status: WatchStatus,
-    /// Human detail of the status (watcher usage, unreadable folders, the error).
+    /// Human detail of the status (watcher usage, unreadable folders, the error), in English.
     pub detail: Option<String>,
+    /// The same as data, for the window to word in the reader's language.
+    pub notes: Vec<WatchNote>,
     /// Files seen but not yet stable.
     pub pending: u32,
     /// Files this watch has queued, all time.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::store::{Finished, Record, Watches};
-use super::{scan, AfterUpload, Rules, Watch, WatchStatus};
+use super::{scan, AfterUpload, Rules, UnreadableFolder, Watch, WatchNote, WatchStatus};
 use crate::error::Result;
 use crate::queue::Queue;
 use crate::source::Identity;
@@ -50,7 +50,7 @@ struct Active {
     records: HashMap<PathBuf, Record>,
     by_version: HashMap<VersionKey, PathBuf>,
     status: WatchStatus,
-    detail: Option<String>,
+    notes: Vec<WatchNote>,
 }
 
 impl Active {
@@ -182,7 +182,7 @@ impl WatchService {
             let rules = match Rules::new(&w.include, &w.exclude) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.watches.set_status(w.id, WatchStatus::Error, Some(&e.to_string()), 0)?;
+                    self.watches.set_status(w.id, WatchStatus::Error, &[WatchNote::BadRules { error: e.to_string() }], 0)?;
                     continue;
                 }
             };
@@ -198,7 +198,7 @@ impl WatchService {
                 records,
                 by_version,
                 status: WatchStatus::Scanning,
-                detail: None,
+                notes: vec![],
             };
             active.insert(a.watch.id, a);
         }
@@ -218,17 +218,17 @@ impl WatchService {
             a.watcher = None;
             a.tracker.clear();
             a.status = WatchStatus::Missing;
-            a.detail = Some(format!("{} is not there (an unmounted drive?); waiting for it to come back", a.dir.display()));
+            a.notes = vec![WatchNote::Missing { dir: a.dir.display().to_string() }];
             a.next_scan = Some(Instant::now()); // rescan as soon as it is back
-            return self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), 0);
+            return self.watches.set_status(a.watch.id, a.status, &a.notes, 0);
         }
         if a.next_scan.is_some_and(|t| t <= Instant::now()) {
-            self.watches.set_status(a.watch.id, WatchStatus::Scanning, a.detail.as_deref(), a.tracker.len())?;
+            self.watches.set_status(a.watch.id, WatchStatus::Scanning, &a.notes, a.tracker.len())?;
             self.rescan(a, events).await;
         }
         let ready = settle(a).await;
         self.enqueue(a, ready)?;
-        self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), a.tracker.len())
+        self.watches.set_status(a.watch.id, a.status, &a.notes, a.tracker.len())
     }
 
     /// Scans the tree, (re)starts the platform watcher, and queues what is new.
@@ -241,25 +241,25 @@ impl WatchService {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 a.status = WatchStatus::Error;
-                a.detail = Some(format!("cannot read {}: {e}", a.dir.display()));
+                a.notes = vec![WatchNote::CannotRead { dir: a.dir.display().to_string(), error: e.to_string() }];
                 a.next_scan = Some(Instant::now() + POLL_EVERY);
                 return;
             }
             Err(e) => {
                 a.status = WatchStatus::Error;
-                a.detail = Some(format!("scanning failed: {e}"));
+                a.notes = vec![WatchNote::ScanFailed { error: e.to_string() }];
                 return;
             }
         };
         tracing::info!(watch = a.watch.id, files = s.files.len(), dirs = s.dirs, ms = started.elapsed().as_millis() as u64, "scanned");
 
-        let mut notes = vec![format!("{} files in {} folders", s.files.len(), s.dirs)];
+        let mut notes = vec![WatchNote::Scanned { files: s.files.len() as u32, folders: s.dirs as u32 }];
         if !s.unreadable.is_empty() {
-            let list: Vec<String> = s.unreadable.iter().take(3).map(|(p, e)| format!("{} ({e})", p.display())).collect();
-            notes.push(format!("{} folder(s) could not be read: {}", s.unreadable.len(), list.join(", ")));
+            let first = s.unreadable.iter().take(3).map(|(p, e)| UnreadableFolder { path: p.display().to_string(), error: e.clone() }).collect();
+            notes.push(WatchNote::Unreadable { count: s.unreadable.len() as u32, first });
         }
         if s.links_skipped > 0 {
-            notes.push(format!("{} symbolic link(s) to folders not followed", s.links_skipped));
+            notes.push(WatchNote::LinksSkipped { count: s.links_skipped as u32 });
         }
         a.status = WatchStatus::Watching;
         a.next_scan = None;
@@ -268,19 +268,19 @@ impl WatchService {
                 match start_watcher(a.watch.id, &a.dir, a.watch.recursive, tx.clone()) {
                     Ok(w) => a.watcher = Some(w),
                     Err(e) => {
-                        let limit = inotify_limit().map(|l| format!(" (fs.inotify.max_user_watches = {l})")).unwrap_or_default();
                         a.status = WatchStatus::Polling;
-                        notes.push(format!(
-                            "the system's file watcher could not cover {} folders{limit}: {e}; rescanning every {} s instead (raise the limit to watch live)",
-                            s.dirs,
-                            POLL_EVERY.as_secs()
-                        ));
+                        notes.push(WatchNote::Polling {
+                            folders: s.dirs as u32,
+                            limit: inotify_limit(),
+                            error: e.to_string(),
+                            every_secs: POLL_EVERY.as_secs() as u32,
+                        });
                     }
                 }
             }
             if a.watcher.is_some() {
                 if let Some(limit) = inotify_limit() {
-                    notes.push(format!("{} of {limit} inotify watches", s.dirs));
+                    notes.push(WatchNote::LiveWatches { used: s.dirs as u32, limit });
                 }
             }
         } else {
@@ -289,8 +289,8 @@ impl WatchService {
         if a.status == WatchStatus::Polling {
             a.next_scan = Some(Instant::now() + POLL_EVERY);
         }
-        a.detail = Some(notes.join("; "));
-        if let Err(e) = self.watches.set_status(a.watch.id, a.status, a.detail.as_deref(), a.tracker.len()) {
+        a.notes = notes;
+        if let Err(e) = self.watches.set_status(a.watch.id, a.status, &a.notes, a.tracker.len()) {
             tracing::warn!(watch = a.watch.id, "cannot record the status: {e}");
         }
 
@@ -310,7 +310,7 @@ impl WatchService {
         }
         if let Err(e) = self.enqueue(a, ready) {
             a.status = WatchStatus::Error;
-            a.detail = Some(format!("cannot queue files: {e}"));
+            a.notes = vec![WatchNote::CannotQueue { error: e.to_string() }];
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension, Row};
 
+use super::notes::{self, WatchNote};
 use super::{AfterUpload, Rules, Watch, WatchInput, WatchStatus};
 use crate::accounts::Accounts;
 use crate::error::{Error, Result};
@@ -53,6 +54,7 @@ const COLUMNS: &str = "w.id, w.dir, w.recursive, w.account_id, COALESCE(a.name, 
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Watch> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> { Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default()) };
+    let notes = notes::from_column(r.get(12)?);
     Ok(Watch {
         id: r.get(0)?,
         dir: path(r.get(1)?).display().to_string(),
@@ -66,7 +68,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Watch> {
         quiet_secs: r.get(9)?,
         enabled: r.get(10)?,
         status: WatchStatus::parse(&r.get::<_, String>(11)?),
-        detail: r.get(12)?,
+        detail: notes::english(&notes),
+        notes,
         pending: r.get(13)?,
         queued: r.get(14)?,
     })
@@ -165,7 +168,8 @@ impl Watches {
     }
 
     /// Records the watch's status (only writes when something changed).
-    pub fn set_status(&self, id: i64, status: WatchStatus, detail: Option<&str>, pending: usize) -> Result<()> {
+    pub fn set_status(&self, id: i64, status: WatchStatus, notes: &[WatchNote], pending: usize) -> Result<()> {
+        let detail = notes::to_column(notes);
         self.store.conn().execute(
             "UPDATE watches SET status = ?2, detail = ?3, pending = ?4
              WHERE id = ?1 AND (status != ?2 OR detail IS NOT ?3 OR pending != ?4)",

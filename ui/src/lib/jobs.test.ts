@@ -82,6 +82,22 @@ describe('jobs store', () => {
     expect(get(jobs).queue.length).toBe(FIRST_PAGE + 1);
   });
 
+  it('counts a job an event finished while the first load was still coming in', async () => {
+    const many = Array.from({ length: FIRST_PAGE + 3 }, (_, i) => jobView(i + 1, { state: 'uploading' }));
+    const db = new FakeQueue(many).stub(m);
+    const rest = deferred<JobView[]>();
+    m.listJobsPage.mockImplementationOnce(db.page).mockReturnValueOnce(rest.promise);
+    void startJobs();
+    await flush();
+    expect(get(jobs).queue.length).toBe(FIRST_PAGE);
+    emitProgress([{ job: 1, state: 'done', size: 40 * MiB, bytes: 40 * MiB, bytes_acked: 40 * MiB, rate: 0, parts: [] }]);
+    rest.resolve(await db.page(FIRST_PAGE, PAGE_SIZE));
+    await flush();
+    await flush();
+    expect(get(jobs).history).toEqual([1]);
+    expect(get(jobs).counts).toMatchObject({ uploading: FIRST_PAGE + 2, done: 1 });
+  });
+
   it('on queueChanged asks only for what changed since, never twice at once, and once more for calls made meanwhile', async () => {
     const db = new FakeQueue([jobView(1), jobView(2)]).stub(m);
     await startJobs();

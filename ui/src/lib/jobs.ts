@@ -5,7 +5,7 @@
 // jobs also get their part grid, loaded from the ledger and kept live.
 import { get, writable } from 'svelte/store';
 import * as api from './api';
-import type { ControlReport, EngineStatus, JobControl, JobProgress, UiError } from './api';
+import type { ControlReport, EngineStatus, JobControl, JobProgress, JobView, UiError } from './api';
 import { BatchWatcher, type News } from './batch';
 import * as desktop from './desktop';
 import { formatBytes } from './format';
@@ -76,7 +76,15 @@ function rowOf(id: number): JobRow | undefined {
   return snap.model.byId.get(id);
 }
 
-function lists(model: JobsModel): Pick<JobsSnapshot, 'queue' | 'history'> {
+type Lists = Pick<JobsSnapshot, 'queue' | 'history' | 'counts'>;
+
+/** Newest finished first. */
+function sortHistory(model: JobsModel, history: number[]): number[] {
+  const at = (id: number) => model.byId.get(id)?.finished_at ?? Number.MAX_SAFE_INTEGER;
+  return history.sort((a, b) => at(b) - at(a) || b - a);
+}
+
+function lists(model: JobsModel): Lists {
   const queue: number[] = [];
   const history: number[] = [];
   for (const id of model.order) {
@@ -86,9 +94,27 @@ function lists(model: JobsModel): Pick<JobsSnapshot, 'queue' | 'history'> {
     if (finished) history.push(id);
     if (!finished || lingering.has(id)) queue.push(id);
   }
-  const at = (id: number) => model.byId.get(id)?.finished_at ?? Number.MAX_SAFE_INTEGER;
-  history.sort((a, b) => at(b) - at(a) || b - a);
-  return { queue, history };
+  return { queue, history: sortHistory(model, history), counts: countStates(model) };
+}
+
+/** The lists of a first load, grown page by page instead of rebuilt from every job each
+ *  time the window shows how far it got. */
+class GrowingLists {
+  private readonly queue: number[] = [];
+  private readonly history: number[] = [];
+  private readonly counts = countStates(emptyModel());
+
+  add(views: readonly JobView[]) {
+    for (const v of views) {
+      (isFinished(v.state) ? this.history : this.queue).push(v.id);
+      this.counts[v.state] += 1;
+    }
+  }
+
+  /** Copies: what the views hold must not change under them. */
+  lists(model: JobsModel): Lists {
+    return { queue: this.queue.slice(), history: sortHistory(model, this.history.slice()), counts: { ...this.counts } };
+  }
 }
 
 function totalRate(model: JobsModel): number {
@@ -129,12 +155,15 @@ function linger(ids: number[]) {
 type Shape = 'progress' | 'states' | 'lists';
 
 /** Publishes the model after a change. A state change that finishes a job moves it to
- *  History; other state changes leave both lists as they are, so they cost no rebuild. */
-function publish(shape: Shape, transitions: Transition[]) {
+ *  History; other state changes leave both lists as they are, so they cost no rebuild.
+ *  `grown`: the lists are already known (a first load). */
+function publish(shape: Shape, transitions: Transition[], grown?: Lists) {
   linger(transitions.filter((tr) => tr.to === 'done').map((tr) => tr.id));
   const moved = transitions.some((tr) => isFinished(tr.from) !== isFinished(tr.to));
-  if (shape === 'lists' || moved) {
-    snap = { ...snap, ...lists(snap.model), counts: countStates(snap.model) };
+  if (grown) {
+    snap = { ...snap, ...grown };
+  } else if (shape === 'lists' || moved) {
+    snap = { ...snap, ...lists(snap.model) };
   } else if (shape === 'states' || transitions.length > 0) {
     snap = { ...snap, counts: countStates(snap.model) };
   }
@@ -168,6 +197,7 @@ async function listAll() {
   const since = seq;
   const initial = !snap.loaded;
   const builder = new ModelBuilder(initial ? undefined : snap.model);
+  const grown = initial ? new GrowingLists() : null;
   try {
     const started = performance.now();
     // Noted first: whatever changes while the pages come is asked for after them.
@@ -178,11 +208,12 @@ async function listAll() {
       const page = await api.listJobsPage(after, limit);
       if (initial && pages === 1) performance.measure('ferry:list-jobs-first-page', { start: started, end: performance.now() });
       builder.add(page);
+      grown?.add(page);
+      track(page.map((v) => v.id));
       // The first load shows its first page at once, then fills in.
-      if (initial && (pages === 1 || pages % 20 === 0)) {
+      if (grown && (pages === 1 || pages % 20 === 0)) {
         snap = { ...snap, loaded: true, model: builder.model, error: null };
-        track(page.map((v) => v.id));
-        publish('lists', []);
+        publish('lists', [], seq === since ? grown.lists(builder.model) : undefined);
       }
       if (page.length < limit) break;
       after = page[page.length - 1].id;
@@ -191,11 +222,17 @@ async function listAll() {
     performance.clearMeasures('ferry:list-jobs');
     performance.measure('ferry:list-jobs', { start: started, end: performance.now() });
     const { model, transitions } = builder.finish(snap.model, fresherThan(since));
-    moving = new Set();
     snap = { ...snap, loaded: true, model, error: null };
     synced = rev;
-    track(model.order);
-    publish('lists', transitions);
+    if (grown && seq === since) {
+      // Nothing was known before a first load, and no event moved a job meanwhile: its
+      // lists are complete as grown.
+      publish('lists', transitions, grown.lists(model));
+    } else {
+      moving = new Set();
+      track(model.order);
+      publish('lists', transitions);
+    }
   } catch (e) {
     snap = { ...snap, loaded: true, error: api.toUiError(e) };
     jobs.set(snap);

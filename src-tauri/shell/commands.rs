@@ -158,7 +158,11 @@ pub async fn control_jobs(app: Shell<'_>, handle: AppHandle, control: JobControl
         };
         match r {
             Ok(()) => {
-                app.engine.interrupt(id);
+                // A paused or cancelled job's worker stops now, not at the next poll. A resumed
+                // job has none: interrupting would stop the worker that just took it.
+                if !matches!(control, JobControl::Resume) {
+                    app.engine.interrupt(id);
+                }
                 report.applied.push(id);
             }
             Err(e) => report.refused.push(e),

@@ -370,6 +370,12 @@ impl Queue {
         Ok(kind.and_then(|k| serde_json::from_value(serde_json::Value::String(k)).ok()))
     }
 
+    /// hashing | uploading | committing → queued, due now: a worker stopped while its job
+    /// was still active (the same as start-up recovery, for one job).
+    pub fn requeue(&self, id: i64) -> Result<()> {
+        apply(&self.store.conn(), id, Transition::Recover, ", next_run_at = 0", vec![])
+    }
+
     /// → cancelled. Returns the session to abort at the provider, if any.
     pub fn cancel(&self, id: i64) -> Result<Option<serde_json::Value>> {
         let conn = self.store.conn();

@@ -6,6 +6,8 @@ mod pacer;
 pub mod progress;
 mod reader;
 mod settings;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 use std::collections::{HashMap, HashSet};

@@ -71,7 +71,16 @@ pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome
     }
     let outcome = match result {
         Ok(o) => o,
-        Err(Stop::Interrupted) => Outcome::Stopped,
+        Err(Stop::Interrupted) => {
+            // Stopped while nobody took the job out of its active state (a pause or cancel
+            // would have): it must not stay "uploading" with no worker. Back to the queue.
+            if sh.queue.state(id).is_ok_and(|s| matches!(s, JobState::Hashing | JobState::Uploading | JobState::Committing)) {
+                if let Err(e) = sh.queue.requeue(id) {
+                    tracing::info!(job = id, "state changed meanwhile: {e}");
+                }
+            }
+            Outcome::Stopped
+        }
         Err(Stop::Lost(e)) => {
             tracing::info!(job = id, "stopped: {e}");
             Outcome::Stopped

@@ -213,10 +213,12 @@ fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
     let id = s.upload(&paths(&f), "dt")[0];
     let mut child = s.spawn_run(&["--until-idle"]);
     // Mid-upload, DingTalk revokes the token: the next call is refused and must refresh once.
+    // (Revoked, not expired: Ferry refreshes a token about to expire before using it, so an
+    // expiry alone would race that refresh.)
     s.wait_job(id, 60, "get half way", |j| {
         j["parts_done"].as_u64().unwrap_or(0) >= 20
     });
-    dt.mock.expire_tokens();
+    dt.mock.revoke_token();
     let status = child.wait().unwrap();
     assert!(status.success(), "ferry run failed: {}", s.logs());
 

@@ -202,6 +202,18 @@ async fn token_endpoint_follows_section_1a() {
     let fresh = Client::new(&mock).await;
     assert_ne!(fresh.token, c.token, "after expiry a new token is issued");
     assert_eq!(mock.stats().tokens_issued, 2);
+
+    // A revoked token: the next call is refused even with a token fetched since, then a
+    // token issued after the revocation works and the revoked one never again.
+    mock.revoke_token();
+    let newest = Client::new(&mock).await;
+    assert_ne!(newest.token, fresh.token);
+    let a = newest.call(&init_path(&c.cfg.space_id), json!({})).await;
+    assert_eq!(a.code(), dingtalk::INVALID_AUTHENTICATION);
+    let a = newest.call(&init_path(&c.cfg.space_id), json!({})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = fresh.call(&init_path(&c.cfg.space_id), json!({})).await;
+    assert_eq!(a.code(), dingtalk::INVALID_AUTHENTICATION);
 }
 
 #[tokio::test]

@@ -50,6 +50,8 @@ pub(crate) struct Gateway {
     token: Mutex<Option<Token>>,
     calls: Mutex<HashMap<Api, VecDeque<Instant>>>,
     metered: Mutex<u64>,
+    /// Refuse the next call whatever token it presents (see `revoke_token`).
+    refuse_next: std::sync::atomic::AtomicBool,
 }
 
 /// Why a token was refused.
@@ -67,6 +69,7 @@ impl Gateway {
             token: Mutex::new(None),
             calls: Mutex::new(HashMap::new()),
             metered: Mutex::new(0),
+            refuse_next: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -74,6 +77,11 @@ impl Gateway {
         *self.token.lock() = None;
         self.calls.lock().clear();
         *self.metered.lock() = 0;
+    }
+
+    pub(crate) fn revoke_token(&self) {
+        *self.token.lock() = None;
+        self.refuse_next.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn expire_tokens(&self) {
@@ -109,6 +117,9 @@ impl Gateway {
         let presented = presented
             .filter(|t| !t.is_empty())
             .ok_or(Refusal::Missing)?;
+        if self.refuse_next.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(Refusal::Unknown);
+        }
         match self.token.lock().as_ref() {
             Some(t) if t.value == presented => {
                 if t.expires > Instant::now() {

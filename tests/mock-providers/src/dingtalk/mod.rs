@@ -251,6 +251,13 @@ impl DingtalkMock {
         self.app.lost.add(path, times);
     }
 
+    /// Revokes the current token (as DingTalk does when the app's secret is reset): it is
+    /// refused from now on, and so is the next call whatever token it presents, so a
+    /// client's refusal path runs even if it fetched a fresh token just before.
+    pub fn revoke_token(&self) {
+        self.app.gateway.revoke_token();
+    }
+
     /// Ends the current token's life now (as if its lifetime had run out).
     pub fn expire_tokens(&self) {
         self.app.gateway.expire_tokens();

@@ -98,9 +98,10 @@ pub enum WatchCommand {
         /// After a confirmed upload: keep, delete or move:DIR
         #[arg(long, value_name = "ACTION", default_value = "keep")]
         after: String,
-        /// Seconds a file must stay unchanged before it is uploaded
-        #[arg(long, value_name = "N", default_value_t = ferry_engine::watch::DEFAULT_QUIET_SECS)]
-        quiet_secs: u32,
+        /// Seconds a file must stay unchanged before it is uploaded [default: the quiet_secs
+        /// setting of `ferry config`, 3 unless changed]
+        #[arg(long, value_name = "N")]
+        quiet_secs: Option<u32>,
         /// Only the folder itself, not its sub-folders
         #[arg(long)]
         no_recursive: bool,
@@ -406,7 +407,10 @@ fn watch(ferry: &Ferry, command: WatchCommand) -> Result<(), Failure> {
                 include,
                 exclude,
                 after,
-                quiet_secs,
+                quiet_secs: match quiet_secs {
+                    Some(secs) => secs,
+                    None => ferry_engine::transfer::EngineSettings::load(&ferry.queue)?.quiet_secs,
+                },
                 recursive: !no_recursive,
             };
             let w = ferry.watches.add(&ferry.accounts, input)?;

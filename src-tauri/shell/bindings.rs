@@ -5,7 +5,7 @@
 use tauri_specta::{collect_commands, collect_events, Builder};
 
 use super::commands::*;
-use super::events::{EngineStatus, QueueChanged, QueueProgress};
+use super::events::{EngineStatus, QueueChanged, QueueProgress, WatchesChanged};
 
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -32,7 +32,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             remove_watch,
             set_watch_enabled,
         ])
-        .events(collect_events![QueueProgress, QueueChanged, EngineStatus])
+        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged])
 }
 
 #[cfg(test)]

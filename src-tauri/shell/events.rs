@@ -14,6 +14,10 @@ pub struct QueueProgress(pub Vec<JobProgress>);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct QueueChanged;
 
+/// A watch's status, notes, pending or queued count changed: list the watches again.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct WatchesChanged;
+
 /// The engine's own state, for the status line.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct EngineStatus {

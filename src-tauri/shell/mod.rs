@@ -49,6 +49,7 @@ pub fn run(data_dir: PathBuf) -> i32 {
             let stop_watching = tokio_util::sync::CancellationToken::new();
             let waker = engine.clone();
             let handle = app.handle().clone();
+            let watch_handle = app.handle().clone();
             // A watch queued files: the engine starts them, the window lists them.
             let watches = WatchService::new(
                 &ferry,
@@ -56,7 +57,10 @@ pub fn run(data_dir: PathBuf) -> i32 {
                     waker.wake();
                     let _ = events::QueueChanged.emit(&handle);
                 }),
-            );
+            )
+            .on_change(Arc::new(move || {
+                let _ = events::WatchesChanged.emit(&watch_handle);
+            }));
             tauri::async_runtime::spawn(watches.run(stop_watching.clone()));
             app.manage(App {
                 ferry: ferry.clone(),

@@ -155,6 +155,14 @@ fn after_upload_actions_and_delete_only_after_a_confirmed_upload() {
     let bad = s.run(&["watch", "add", del.to_str().unwrap(), "--account", "disk", "--after", "shred"], "");
     assert_eq!(bad.code(), 2);
     assert!(bad.stderr().contains("expected keep, delete or move:DIR"));
+
+    // Without --quiet-secs a watch takes the quiet period of `ferry config` (Settings).
+    let plain = s.dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    s.config("quiet_secs", "9");
+    let id = watch_add(&s, &plain, &[]);
+    assert_eq!(watch_json(&s, id)["quiet_secs"], 9);
+    assert_eq!(s.run(&["config", "set", "quiet_secs", "0"], "").code(), 2, "1 to 3600 seconds");
 }
 
 #[test]

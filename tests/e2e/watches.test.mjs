@@ -175,7 +175,7 @@ test('a watched folder that disappears shows as missing', async () => {
 
 test('screenshots of the view in light and dark, English and Chinese', async () => {
   const shots = [
-    ['en', 'light', 'watches.png'],
+    ['en', 'light', 'watches-light-en.png'],
     ['en', 'dark', 'watches-dark-en.png'],
     ['zh', 'light', 'watches-light-zh.png'],
     ['zh', 'dark', 'watches-dark-zh.png'],

@@ -207,6 +207,11 @@ export function onQueueChanged(handler: () => void): Promise<Unlisten> {
   return events.queueChanged.listen(() => handler());
 }
 
+/** A watch's status, notes, pending or queued count changed: list the watches again. */
+export function onWatchesChanged(handler: () => void): Promise<Unlisten> {
+  return events.watchesChanged.listen(() => handler());
+}
+
 export function onEngineStatus(handler: (status: EngineStatus) => void): Promise<Unlisten> {
   return events.engineStatus.listen((e) => handler(e.payload));
 }

@@ -221,11 +221,13 @@ async setWatchEnabled(id: number, enabled: boolean) : Promise<Result<Watch, UiEr
 export const events = __makeEvents__<{
 engineStatus: EngineStatus,
 queueChanged: QueueChanged,
-queueProgress: QueueProgress
+queueProgress: QueueProgress,
+watchesChanged: WatchesChanged
 }>({
 engineStatus: "engine-status",
 queueChanged: "queue-changed",
-queueProgress: "queue-progress"
+queueProgress: "queue-progress",
+watchesChanged: "watches-changed"
 })
 
 /** user-defined constants **/
@@ -303,7 +305,11 @@ retry_base_ms: number;
 /**
  * Times a job is retried after its requests gave up, before it fails for good.
  */
-job_attempts: number }
+job_attempts: number; 
+/**
+ * Quiet period of a new watched folder when none is given, seconds.
+ */
+quiet_secs: number }
 /**
  * The engine's own state, for the status line.
  */
@@ -504,6 +510,10 @@ export type WatchStatus = "starting" | "scanning" | "watching" |
  * The folder is gone (unmounted drive?); waiting for it to come back.
  */
 "missing" | "error" | "paused"
+/**
+ * A watch's status, notes, pending or queued count changed: list the watches again.
+ */
+export type WatchesChanged = null
 
 /** tauri-specta globals **/
 

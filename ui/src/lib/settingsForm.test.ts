@@ -32,6 +32,7 @@ describe('settings form', () => {
       retry_attempts: 'many',
       retry_base_ms: '600001',
       job_attempts: ' 4 ',
+      quiet_secs: '3601',
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -42,6 +43,7 @@ describe('settings form', () => {
       part_size: { key: 'settings.errorPartSize', params: { max: 5120 } },
       retry_attempts: { key: 'settings.errorWhole' },
       retry_base_ms: { key: 'settings.errorRange', params: { min: 1, max: 600000 } },
+      quiet_secs: { key: 'settings.errorRange', params: { min: 1, max: 3600 } },
     });
   });
 });

@@ -20,6 +20,8 @@ export interface SettingsDraft {
   retry_attempts: string;
   retry_base_ms: string;
   job_attempts: string;
+  /** Seconds. */
+  quiet_secs: string;
 }
 
 export type SettingsField = keyof EngineSettings;
@@ -38,6 +40,7 @@ const COUNTS: [SettingsField, number, number][] = [
   ['retry_attempts', 1, 100],
   ['retry_base_ms', 1, 600_000],
   ['job_attempts', 1, 100],
+  ['quiet_secs', 1, 3600],
 ];
 
 /** The largest part size the engine accepts, in MiB (5 GiB). */
@@ -59,6 +62,7 @@ export function draftFrom(s: EngineSettings): SettingsDraft {
     retry_attempts: String(s.retry_attempts),
     retry_base_ms: String(s.retry_base_ms),
     job_attempts: String(s.job_attempts),
+    quiet_secs: String(s.quiet_secs),
   };
 }
 

@@ -110,6 +110,7 @@ export const SETTINGS: EngineSettings = {
   retry_attempts: 6,
   retry_base_ms: 500,
   job_attempts: 3,
+  quiet_secs: 3,
 };
 
 /** `listJobsPage` over a fixed list of jobs (in id order). */

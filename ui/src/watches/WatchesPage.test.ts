@@ -4,7 +4,7 @@ import { accounts } from '../lib/accounts';
 import * as api from '../lib/api';
 import { setLang } from '../lib/i18n';
 import WatchesPage from '../pages/WatchesPage.svelte';
-import { XFYUN_ACCOUNT } from '../test/fixtures';
+import { SETTINGS, XFYUN_ACCOUNT } from '../test/fixtures';
 import { DISK_ACCOUNT, watchView } from './fixtures';
 import { pickFolder } from './folderPicker';
 import { watches } from './store';
@@ -16,6 +16,8 @@ vi.mock('../lib/api', async (importOriginal) => ({
   addWatch: vi.fn(),
   removeWatch: vi.fn(),
   setWatchEnabled: vi.fn(),
+  getSettings: vi.fn(),
+  onWatchesChanged: vi.fn(),
 }));
 vi.mock('./folderPicker', () => ({ pickFolder: vi.fn() }));
 
@@ -52,7 +54,11 @@ beforeEach(() => {
   watches.set(null);
   m.listAccounts.mockResolvedValue([DISK_ACCOUNT, XFYUN_ACCOUNT]);
   m.listWatches.mockResolvedValue([CAMERA, SCANS]);
+  m.getSettings.mockResolvedValue(SETTINGS);
+  m.onWatchesChanged.mockImplementation(async (h) => ((watchesChanged = h), () => {}));
 });
+
+let watchesChanged: () => void = () => {};
 
 afterEach(() => {
   vi.useRealTimers();
@@ -149,25 +155,39 @@ describe('WatchesPage list', () => {
     const banner = await screen.findByTestId('banner');
     expect(banner).toHaveTextContent('database is locked');
   });
+});
 
-  it('re-reads the watches every 2 s while shown, and stops when the page goes', async () => {
-    vi.useFakeTimers();
+describe('WatchesPage follows the watch service', () => {
+  it('lists again when the service says a watch changed, with no timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    const unlisten = vi.fn();
+    m.onWatchesChanged.mockImplementation(async (h) => ((watchesChanged = h), unlisten));
     const { unmount } = render(WatchesPage);
-    await vi.advanceTimersByTimeAsync(0);
+    await vi.waitFor(() => expect(m.listWatches).toHaveBeenCalledTimes(1));
+    await vi.advanceTimersByTimeAsync(30_000);
     expect(m.listWatches).toHaveBeenCalledTimes(1);
-    m.listWatches.mockResolvedValue([{ ...CAMERA, pending: 0, queued: 120 }, SCANS]);
-    await vi.advanceTimersByTimeAsync(2000);
-    expect(m.listWatches).toHaveBeenCalledTimes(2);
-    const camera = screen.getAllByTestId('watch-row')[0];
+    m.listWatches.mockResolvedValue([{ ...CAMERA, pending: 0, queued: 120, notes: [{ note: 'scanned', files: 122, folders: 4 }] }, SCANS]);
+    watchesChanged();
+    vi.useRealTimers();
+    const camera = await row(1);
+    await waitFor(() => expect(within(camera).getByTestId('watch-detail')).toHaveTextContent('122 files in 4 folders'));
     expect(within(camera).getByTestId('watch-queued')).toHaveTextContent('120');
     expect(within(camera).getByTestId('watch-status')).toHaveTextContent(/^Watching$/);
-    unmount();
-    await vi.advanceTimersByTimeAsync(10000);
     expect(m.listWatches).toHaveBeenCalledTimes(2);
+    unmount();
+    expect(unlisten).toHaveBeenCalled();
   });
 });
 
 describe('WatchesPage form', () => {
+  it('starts with the quiet period of Settings', async () => {
+    m.listWatches.mockResolvedValue([]);
+    m.getSettings.mockResolvedValue({ ...SETTINGS, quiet_secs: 42 });
+    render(WatchesPage);
+    await screen.findByTestId('watch-form');
+    expect(screen.getByTestId('watch-quiet')).toHaveValue('42');
+  });
+
   it('opens on the form when there is no watch, and adds one with its rules', async () => {
     m.listWatches.mockResolvedValue([]);
     render(WatchesPage);

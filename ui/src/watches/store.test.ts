@@ -2,21 +2,19 @@ import { get } from 'svelte/store';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from '../lib/api';
 import { watchView } from './fixtures';
-import { keepFresh, refreshWatches, replaceWatch, watches } from './store';
+import { followWatches, refreshWatches, replaceWatch, watches } from './store';
 
 vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   listWatches: vi.fn(),
+  onWatchesChanged: vi.fn(),
 }));
 
 const m = vi.mocked(api);
-let visibility: DocumentVisibilityState = 'visible';
 
 beforeEach(() => {
   vi.resetAllMocks();
   vi.useFakeTimers();
-  visibility = 'visible';
-  vi.spyOn(document, 'visibilityState', 'get').mockImplementation(() => visibility);
   watches.set(null);
 });
 
@@ -35,46 +33,34 @@ describe('watches store', () => {
   });
 });
 
-describe('keepFresh', () => {
-  it('refreshes every interval while visible, never while hidden, and at once on showing again', async () => {
-    const refresh = vi.fn().mockResolvedValue(undefined);
-    const stop = keepFresh(refresh, 2000);
-    expect(refresh).not.toHaveBeenCalled();
-    await vi.advanceTimersByTimeAsync(2000);
-    expect(refresh).toHaveBeenCalledTimes(1);
-    await vi.advanceTimersByTimeAsync(4000);
-    expect(refresh).toHaveBeenCalledTimes(3);
-
-    visibility = 'hidden';
-    document.dispatchEvent(new Event('visibilitychange'));
-    await vi.advanceTimersByTimeAsync(10000);
-    expect(refresh).toHaveBeenCalledTimes(3);
-
-    visibility = 'visible';
-    document.dispatchEvent(new Event('visibilitychange'));
-    expect(refresh).toHaveBeenCalledTimes(4);
-
-    stop();
-    await vi.advanceTimersByTimeAsync(10000);
-    document.dispatchEvent(new Event('visibilitychange'));
-    expect(refresh).toHaveBeenCalledTimes(4);
-  });
-
-  it('never runs two refreshes at once, and goes on after a failed one', async () => {
+describe('followWatches', () => {
+  it('lists again on each change event, never twice at once, once more for changes heard meanwhile, and not after stop', async () => {
+    let changed: () => void = () => {};
+    const unlisten = vi.fn();
+    m.onWatchesChanged.mockImplementation(async (h) => ((changed = h), unlisten));
     let finish: () => void = () => {};
     const refresh = vi
       .fn()
       .mockImplementationOnce(() => new Promise<void>((r) => (finish = r)))
       .mockRejectedValueOnce(new Error('database is locked'))
       .mockResolvedValue(undefined);
-    const stop = keepFresh(refresh, 1000);
-    await vi.advanceTimersByTimeAsync(3000);
+    const stop = followWatches(refresh);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(refresh).not.toHaveBeenCalled(); // no timer
+    changed();
+    changed();
+    changed();
     expect(refresh).toHaveBeenCalledTimes(1); // the first is still running
     finish();
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(refresh).toHaveBeenCalledTimes(2); // this one fails
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(refresh).toHaveBeenCalledTimes(3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(refresh).toHaveBeenCalledTimes(2); // one more for the two heard meanwhile; it fails
+    changed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(refresh).toHaveBeenCalledTimes(3); // a failed listing does not stop the next
     stop();
+    expect(unlisten).toHaveBeenCalled();
+    changed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(refresh).toHaveBeenCalledTimes(3);
   });
 });

@@ -1,4 +1,4 @@
-// The watches as last listed, and the timer that keeps them fresh while their page is shown.
+// The watches as last listed, kept fresh by the watch service's change events.
 import { writable } from 'svelte/store';
 import * as api from '../lib/api';
 import type { Watch } from '../lib/api';
@@ -17,33 +17,39 @@ export function replaceWatch(watch: Watch): void {
   watches.update((list) => list?.map((w) => (w.id === watch.id ? watch : w)) ?? list);
 }
 
-export const REFRESH_MS = 2000;
-
 /**
- * Calls `refresh` every `everyMs` while the document is visible, and once at once when it
- * becomes visible again; a refresh still running is never doubled. Returns the stop function.
- *
- * This is the one timer the window allows itself (issue #8 forbids polling for the queue):
- * the watch service records status, pending and queued counts in SQLite but sends no event
- * yet, so the Watched folders page re-reads them — only while that page is shown.
+ * Lists the watches again each time the watch service says one changed (its status, notes,
+ * pending or queued count): no timer. At most one listing runs at a time; changes heard
+ * meanwhile make one more after it. Returns the stop function.
  */
-export function keepFresh(refresh: () => Promise<unknown>, everyMs: number = REFRESH_MS): () => void {
+export function followWatches(refresh: () => Promise<unknown>): () => void {
   let running = false;
-  const visible = () => document.visibilityState !== 'hidden';
-  const tick = () => {
-    if (running || !visible()) return;
+  let again = false;
+  let stopped = false;
+  let unlisten: (() => void) | null = null;
+  const run = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     refresh()
       .catch(() => {}) // the caller's refresh shows its own errors
-      .finally(() => (running = false));
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
   };
-  const timer = setInterval(tick, everyMs);
-  const onVisibility = () => {
-    if (visible()) tick();
-  };
-  document.addEventListener('visibilitychange', onVisibility);
+  api.onWatchesChanged(run).then(
+    (u) => (stopped ? u() : (unlisten = u)),
+    () => {},
+  );
   return () => {
-    clearInterval(timer);
-    document.removeEventListener('visibilitychange', onVisibility);
+    stopped = true;
+    unlisten?.();
   };
 }

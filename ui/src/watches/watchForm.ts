@@ -31,15 +31,16 @@ export const DEFAULT_QUIET_SECS = 3;
 export const QUIET_MIN = 1;
 export const QUIET_MAX = 3600;
 
-/** A blank form: the first account chosen, sub-folders included, files kept. */
-export function emptyWatchValues(accounts: readonly Account[] | null): WatchFormValues {
+/** A blank form: the first account chosen, sub-folders included, files kept, the quiet
+ *  period of Settings. */
+export function emptyWatchValues(accounts: readonly Account[] | null, quietSecs = DEFAULT_QUIET_SECS): WatchFormValues {
   return {
     dir: '',
     account: accounts?.[0]?.name ?? '',
     dest: '',
     include: '',
     exclude: '',
-    quiet: String(DEFAULT_QUIET_SECS),
+    quiet: String(quietSecs),
     after: 'keep',
     moveDir: '',
     recursive: true,

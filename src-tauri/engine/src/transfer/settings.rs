@@ -22,6 +22,8 @@ pub struct EngineSettings {
     pub retry_base_ms: u64,
     /// Times a job is retried after its requests gave up, before it fails for good.
     pub job_attempts: u32,
+    /// Quiet period of a new watched folder when none is given, seconds.
+    pub quiet_secs: u32,
 }
 
 impl Default for EngineSettings {
@@ -34,12 +36,13 @@ impl Default for EngineSettings {
             retry_attempts: 6,
             retry_base_ms: 500,
             job_attempts: 3,
+            quiet_secs: crate::watch::DEFAULT_QUIET_SECS,
         }
     }
 }
 
 /// (key, lowest allowed, highest allowed)
-const KEYS: [(&str, u64, u64); 7] = [
+const KEYS: [(&str, u64, u64); 8] = [
     ("max_files", 1, 64),
     ("parts_per_file", 1, 64),
     ("bandwidth", 0, u64::MAX),
@@ -47,6 +50,7 @@ const KEYS: [(&str, u64, u64); 7] = [
     ("retry_attempts", 1, 100),
     ("retry_base_ms", 1, 600_000),
     ("job_attempts", 1, 100),
+    ("quiet_secs", 1, 3600),
 ];
 
 impl EngineSettings {
@@ -76,6 +80,7 @@ impl EngineSettings {
             "retry_attempts" => self.retry_attempts = small,
             "retry_base_ms" => self.retry_base_ms = n,
             "job_attempts" => self.job_attempts = small,
+            "quiet_secs" => self.quiet_secs = small,
             _ => {}
         }
     }
@@ -89,6 +94,7 @@ impl EngineSettings {
             "retry_attempts" => self.retry_attempts as u64,
             "retry_base_ms" => self.retry_base_ms,
             "job_attempts" => self.job_attempts as u64,
+            "quiet_secs" => self.quiet_secs as u64,
             _ => return None,
         })
     }

@@ -97,6 +97,7 @@ pub struct WatchService {
     watches: Watches,
     queue: Queue,
     wake: Arc<dyn Fn() + Send + Sync>,
+    changed: Arc<dyn Fn() + Send + Sync>,
 }
 
 fn age(id: &Identity) -> Duration {
@@ -111,7 +112,22 @@ fn inotify_limit() -> Option<u64> {
 impl WatchService {
     /// `wake` tells the engine new jobs are queued.
     pub fn new(ferry: &Ferry, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
-        WatchService { watches: ferry.watches.clone(), queue: ferry.queue.clone(), wake }
+        WatchService { watches: ferry.watches.clone(), queue: ferry.queue.clone(), wake, changed: Arc::new(|| {}) }
+    }
+
+    /// `changed` hears that a watch's status, notes, pending or queued count changed (the
+    /// window then lists the watches again instead of polling them).
+    pub fn on_change(mut self, changed: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.changed = changed;
+        self
+    }
+
+    /// Records a watch's status; tells `changed` when that changed anything.
+    fn set_status(&self, id: i64, status: WatchStatus, notes: &[WatchNote], pending: usize) -> Result<()> {
+        if self.watches.set_status(id, status, notes, pending)? {
+            (self.changed)();
+        }
+        Ok(())
     }
 
     /// Watches until `stop`.
@@ -182,7 +198,7 @@ impl WatchService {
             let rules = match Rules::new(&w.include, &w.exclude) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.watches.set_status(w.id, WatchStatus::Error, &[WatchNote::BadRules { error: e.to_string() }], 0)?;
+                    self.set_status(w.id, WatchStatus::Error, &[WatchNote::BadRules { error: e.to_string() }], 0)?;
                     continue;
                 }
             };
@@ -220,15 +236,15 @@ impl WatchService {
             a.status = WatchStatus::Missing;
             a.notes = vec![WatchNote::Missing { dir: a.dir.display().to_string() }];
             a.next_scan = Some(Instant::now()); // rescan as soon as it is back
-            return self.watches.set_status(a.watch.id, a.status, &a.notes, 0);
+            return self.set_status(a.watch.id, a.status, &a.notes, 0);
         }
         if a.next_scan.is_some_and(|t| t <= Instant::now()) {
-            self.watches.set_status(a.watch.id, WatchStatus::Scanning, &a.notes, a.tracker.len())?;
+            self.set_status(a.watch.id, WatchStatus::Scanning, &a.notes, a.tracker.len())?;
             self.rescan(a, events).await;
         }
         let ready = settle(a).await;
         self.enqueue(a, ready)?;
-        self.watches.set_status(a.watch.id, a.status, &a.notes, a.tracker.len())
+        self.set_status(a.watch.id, a.status, &a.notes, a.tracker.len())
     }
 
     /// Scans the tree, (re)starts the platform watcher, and queues what is new.
@@ -290,7 +306,7 @@ impl WatchService {
             a.next_scan = Some(Instant::now() + POLL_EVERY);
         }
         a.notes = notes;
-        if let Err(e) = self.watches.set_status(a.watch.id, a.status, &a.notes, a.tracker.len()) {
+        if let Err(e) = self.set_status(a.watch.id, a.status, &a.notes, a.tracker.len()) {
             tracing::warn!(watch = a.watch.id, "cannot record the status: {e}");
         }
 
@@ -365,6 +381,7 @@ impl WatchService {
                 a.records.insert(path, Record { identity, job_id: Some(id), state: "queued".into() });
             }
             (self.wake)();
+            (self.changed)(); // its queued count
         }
         Ok(())
     }

@@ -167,15 +167,15 @@ impl Watches {
         Ok(())
     }
 
-    /// Records the watch's status (only writes when something changed).
-    pub fn set_status(&self, id: i64, status: WatchStatus, notes: &[WatchNote], pending: usize) -> Result<()> {
+    /// Records the watch's status (only writes when something changed); whether it did.
+    pub fn set_status(&self, id: i64, status: WatchStatus, notes: &[WatchNote], pending: usize) -> Result<bool> {
         let detail = notes::to_column(notes);
-        self.store.conn().execute(
+        let changed = self.store.conn().execute(
             "UPDATE watches SET status = ?2, detail = ?3, pending = ?4
              WHERE id = ?1 AND (status != ?2 OR detail IS NOT ?3 OR pending != ?4)",
             params![id, status.as_str(), detail, pending as i64],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     /// Every file record of a watch.

@@ -1,24 +1,29 @@
 // The foundation's end-to-end test: add an account with a secret through the real window,
 // see it listed, restart the app and still see it, find the secret in the Secret Service
-// and nowhere in the SQLite files, then remove it (from the window and the keyring).
+// and nowhere in the SQLite files, test its connection against the iFlytek mock (and with a
+// wrong secret, see the precise error), then remove it (from the window and the keyring).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, until } from 'selenium-webdriver';
 import { startDriver, openApp, freshDataDir, find, byTestId, keyringItems, sqliteBytes, screenshot } from './harness.mjs';
+import { startXfyunMock } from './support.mjs';
 
 const dataDir = freshDataDir();
 const secret = `e2e-secret-${process.pid}-${Date.now()}`;
 const name = 'iFlytek work';
 let driver;
 let tauriDriver;
+let mock;
 
 before(async () => {
+  mock = await startXfyunMock({ appId: '4CC5779A', apiKey: 'e2e-key', apiSecret: secret });
   tauriDriver = await startDriver({ FERRY_DATA_DIR: dataDir });
 });
 
 after(async () => {
   if (driver) await driver.quit().catch(() => {});
   await tauriDriver?.stop();
+  await mock?.stop();
 });
 
 async function type(id, text) {
@@ -40,6 +45,7 @@ test('add an account with a secret through the form', async () => {
   await (await find(driver, 'add-account')).click();
   await type('field-name', name);
   await (await find(driver, 'field-provider')).findElement(By.css('option[value="xfyun"]')).click();
+  await type('field-endpoint', mock.url);
   await type('setting-app_id', '4CC5779A');
   await type('setting-api_key', 'e2e-key');
   const secretInput = await find(driver, 'setting-api_secret');
@@ -81,6 +87,36 @@ test('the secret is in the keyring and nowhere in the SQLite files', () => {
     assert.equal(bytes.indexOf(Buffer.from(secret)), -1, 'secret bytes must not be in SQLite');
   }
   assert.ok(files.some((b) => b.indexOf(Buffer.from('4CC5779A')) !== -1), 'the non-secret setting is in SQLite');
+});
+
+test('Test connection says it works, and names the problem once the secret is wrong', async () => {
+  // Read in the page each time: the row re-renders when the test starts and ends.
+  const tested = async (before = null) => {
+    await (await (await row()).findElement(byTestId('account-test'))).click();
+    let seen = null;
+    await driver.wait(async () => {
+      seen = await driver.executeScript(`
+        const r = document.querySelector('[data-testid="account-test-result"]');
+        return r ? { ok: r.dataset.ok, kind: r.dataset.kind ?? null, text: r.textContent.trim() } : null;`);
+      return seen !== null && seen.text !== before;
+    }, 20000);
+    return seen;
+  };
+  const good = await tested();
+  assert.equal(good.ok, 'true', good.text);
+  assert.match(good.text, /^Connection works: .*signed requests to 127\.0\.0\.1:\d+ are accepted$/);
+
+  // A wrong secret, entered through the edit form.
+  await (await (await row()).findElement(byTestId('account-edit'))).click();
+  await type('setting-api_secret', 'not-the-secret');
+  await (await find(driver, 'account-submit')).click();
+  await driver.wait(async () => (await driver.findElements(byTestId('account-submit'))).length === 0, 10000);
+  const bad = await tested(good.text);
+  assert.equal(bad.ok, 'false', bad.text);
+  assert.equal(bad.kind, 'auth');
+  assert.match(bad.text, /check the account's APIKey and APISecret/);
+  console.log(`# test connection: "${good.text}" / with a wrong secret: "${bad.text}"`);
+  assert.ok(!(await driver.getPageSource()).includes('not-the-secret'), 'the secret is not echoed');
 });
 
 test('remove deletes the account and its keyring entries', async () => {

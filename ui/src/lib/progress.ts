@@ -51,7 +51,12 @@ function keepLive(row: JobView, live: JobRow): JobRow {
 function rowFrom(v: JobView, old: JobRow | undefined): JobRow {
   const keep = old !== undefined && old.state === v.state && isMoving(v.state);
   const bytes = v.state === 'done' ? v.size : keep ? Math.max(v.bytes_acked, old.bytes) : v.bytes_acked;
-  return { ...v, bytes, rate: keep ? old.rate : 0 };
+  // `v` is a fresh reply from Rust that the model owns from here: it becomes the row in
+  // place (a copy of each of 100,000 jobs would only be garbage for the collector).
+  const row = v as JobRow;
+  row.bytes = bytes;
+  row.rate = keep ? old.rate : 0;
+  return row;
 }
 
 const transition = (v: JobView, from: JobState): Transition => ({ id: v.id, name: v.name, size: v.size, from, to: v.state });

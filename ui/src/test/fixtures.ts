@@ -167,19 +167,21 @@ export class FakeQueue {
 
   readonly revision = async () => this.rev;
 
+  // Copies, as a reply over IPC is: the window owns what it gets.
   readonly page = async (afterId: number, limit: number) =>
     [...this.rows.values()]
       .map((r) => r.view)
       .filter((v) => v.id > afterId)
       .sort((a, b) => a.id - b.id)
-      .slice(0, limit);
+      .slice(0, limit)
+      .map((v) => structuredClone(v));
 
   readonly changes = async (since: number, limit: number) => {
     if (since < this.floor) return { rev: this.rev, jobs: [], removed: [], more: false, reset: true };
     const changed = [...this.rows.values()].filter((r) => r.rev > since).sort((a, b) => a.rev - b.rev);
     const more = changed.length > limit;
     const upto = more ? changed[limit].rev - 1 : this.rev;
-    const jobs = changed.filter((r) => r.rev <= upto).map((r) => r.view).sort((a, b) => a.id - b.id);
+    const jobs = changed.filter((r) => r.rev <= upto).map((r) => structuredClone(r.view)).sort((a, b) => a.id - b.id);
     const removed = [...this.removed].filter(([, rev]) => rev > since && rev <= upto).map(([id]) => id).sort((a, b) => a - b);
     return { rev: upto, jobs, removed, more, reset: false };
   };

@@ -97,6 +97,28 @@ impl SecretStore for Keyring {
     }
 }
 
+/// A keyring in memory, for engine tests that need no real Secret Service.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct MemorySecrets {
+    pub(crate) map: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+#[cfg(test)]
+impl SecretStore for MemorySecrets {
+    fn set(&self, id: &str, value: &Secret) -> Result<(), CredError> {
+        self.map.lock().unwrap().insert(id.into(), value.expose().into());
+        Ok(())
+    }
+    fn get(&self, id: &str) -> Result<Option<Secret>, CredError> {
+        Ok(self.map.lock().unwrap().get(id).map(|v| Secret::new(v.clone())))
+    }
+    fn delete(&self, id: &str) -> Result<(), CredError> {
+        self.map.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ import { get, writable } from 'svelte/store';
 import * as api from './api';
 import type { ControlReport, EngineStatus, JobControl, JobProgress, JobView, UiError } from './api';
 import { BatchWatcher, type News } from './batch';
+import { coalesced } from './coalesce';
 import * as desktop from './desktop';
 import { formatBytes } from './format';
 import { countKey, lang, translate, type Translate } from './i18n';
@@ -277,8 +278,7 @@ async function catchUp() {
   }
 }
 
-let syncing: Promise<void> | null = null;
-let again = false;
+let syncOnce = coalesced(catchUp);
 
 /**
  * Brings the model up to date with the queue: the whole list the first time, then only what
@@ -286,19 +286,7 @@ let again = false;
  * make one more after it, never two at once.
  */
 export function sync(): Promise<void> {
-  if (syncing) {
-    again = true;
-    return syncing;
-  }
-  syncing = (async () => {
-    do {
-      again = false;
-      await catchUp();
-    } while (again);
-  })().finally(() => {
-    syncing = null;
-  });
-  return syncing;
+  return syncOnce();
 }
 
 /** Merges one progress event. */
@@ -446,8 +434,7 @@ export function resetJobs() {
   if (lingerTimer) clearTimeout(lingerTimer);
   lingerTimer = null;
   started = null;
-  syncing = null;
-  again = false;
+  syncOnce = coalesced(catchUp);
   synced = null;
   seq = 0;
   touchedAt = new Map();

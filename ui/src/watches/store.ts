@@ -2,6 +2,7 @@
 import { writable } from 'svelte/store';
 import * as api from '../lib/api';
 import type { Watch } from '../lib/api';
+import { coalesced } from '../lib/coalesce';
 
 /** `null` until first loaded. */
 export const watches = writable<Watch[] | null>(null);
@@ -23,28 +24,11 @@ export function replaceWatch(watch: Watch): void {
  * meanwhile make one more after it. Returns the stop function.
  */
 export function followWatches(refresh: () => Promise<unknown>): () => void {
-  let running = false;
-  let again = false;
   let stopped = false;
   let unlisten: (() => void) | null = null;
-  const run = () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    refresh()
-      .catch(() => {}) // the caller's refresh shows its own errors
-      .finally(() => {
-        running = false;
-        if (again) {
-          again = false;
-          run();
-        }
-      });
-  };
-  api.onWatchesChanged(run).then(
+  // The caller's refresh shows its own errors.
+  const run = coalesced(async () => (stopped ? undefined : refresh().catch(() => {})));
+  api.onWatchesChanged(() => void run()).then(
     (u) => (stopped ? u() : (unlisten = u)),
     () => {},
   );

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::creds::{CredError, Secret, SecretStore};
+use crate::creds::{CredError, MemorySecrets, Secret, SecretStore};
 use crate::error::ErrorKind;
 
 #[derive(Default)]
 struct FlakyStore {
-    map: Mutex<BTreeMap<String, String>>,
+    /// What is stored (`map`).
+    inner: MemorySecrets,
     /// Fail the `set` call with this index (0-based, counting every call) once.
     fail_set_after: Mutex<Option<usize>>,
     sets: AtomicUsize,
@@ -24,15 +25,13 @@ impl SecretStore for FlakyStore {
         if *self.fail_set_after.lock().unwrap() == Some(call) {
             return Err(CredError::Unavailable("test: keyring went away".into()));
         }
-        self.map.lock().unwrap().insert(id.into(), value.expose().into());
-        Ok(())
+        self.inner.set(id, value)
     }
     fn get(&self, id: &str) -> Result<Option<Secret>, CredError> {
-        Ok(self.map.lock().unwrap().get(id).map(|v| Secret::new(v.clone())))
+        self.inner.get(id)
     }
     fn delete(&self, id: &str) -> Result<(), CredError> {
-        self.map.lock().unwrap().remove(id);
-        Ok(())
+        self.inner.delete(id)
     }
 }
 
@@ -65,10 +64,10 @@ fn add_list_get_remove() {
     assert_eq!(a.secret_keys, vec!["api_key", "api_secret"]);
     assert_eq!(accounts.list().unwrap().len(), 1);
     assert_eq!(accounts.secret(&a, "api_secret").unwrap().expose(), "S-456");
-    assert_eq!(secrets.map.lock().unwrap().len(), 2);
+    assert_eq!(secrets.inner.map.lock().unwrap().len(), 2);
     accounts.remove("work").unwrap();
     assert!(accounts.list().unwrap().is_empty());
-    assert!(secrets.map.lock().unwrap().is_empty(), "remove deletes the keyring entries");
+    assert!(secrets.inner.map.lock().unwrap().is_empty(), "remove deletes the keyring entries");
     assert_eq!(accounts.remove("work").unwrap_err().kind(), ErrorKind::NotFound);
 }
 
@@ -99,7 +98,7 @@ fn keyring_failure_leaves_no_row_and_no_entries() {
     assert_eq!(err.kind(), ErrorKind::KeyringUnavailable);
     assert!(err.to_string().contains("No Secret Service found"), "{err}");
     assert!(accounts.list().unwrap().is_empty(), "no SQLite row");
-    assert!(secrets.map.lock().unwrap().is_empty(), "the first secret was taken back");
+    assert!(secrets.inner.map.lock().unwrap().is_empty(), "the first secret was taken back");
 }
 
 #[test]
@@ -118,7 +117,7 @@ fn sqlite_failure_removes_the_new_keyring_entries() {
         .unwrap();
     let err = accounts.add(xfyun("work")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
-    assert!(secrets.map.lock().unwrap().is_empty(), "keyring entries written before the failed commit are removed");
+    assert!(secrets.inner.map.lock().unwrap().is_empty(), "keyring entries written before the failed commit are removed");
     accounts.store.conn().execute_batch("DROP TRIGGER block;").unwrap();
     assert!(accounts.list().unwrap().is_empty());
 }
@@ -150,7 +149,7 @@ fn edit_keeps_omitted_secrets_and_restores_on_failure() {
 fn bad_input_is_refused_naming_the_field() {
     let (_d, secrets, accounts) = setup();
     accounts.add(xfyun("taken")).unwrap();
-    let n = secrets.map.lock().unwrap().len();
+    let n = secrets.inner.map.lock().unwrap().len();
 
     let cases: Vec<(AccountInput, ErrorKind, &str, &str)> = vec![
         (xfyun("  "), ErrorKind::InvalidInput, "name", "must not be empty"),
@@ -189,7 +188,7 @@ fn bad_input_is_refused_naming_the_field() {
         assert!(err.to_string().contains(text), "{err:?} should say {text:?}");
     }
     assert_eq!(accounts.list().unwrap().len(), 1, "nothing written");
-    assert_eq!(secrets.map.lock().unwrap().len(), n, "no keyring writes");
+    assert_eq!(secrets.inner.map.lock().unwrap().len(), n, "no keyring writes");
 }
 
 #[test]

@@ -2,38 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::progress::NoProgress;
 use super::{Engine, EngineSettings};
 use crate::accounts::{AccountInput, ProviderKind};
-use crate::creds::{CredError, Secret, SecretStore};
+use crate::creds::MemorySecrets;
 use crate::queue::JobState;
 use crate::Ferry;
-
-/// `local` stores no secret; the keyring is not needed here.
-#[derive(Default)]
-struct NoKeyring(Mutex<BTreeMap<String, String>>);
-
-impl SecretStore for NoKeyring {
-    fn set(&self, id: &str, value: &Secret) -> Result<(), CredError> {
-        self.0.lock().unwrap().insert(id.into(), value.expose().into());
-        Ok(())
-    }
-    fn get(&self, id: &str) -> Result<Option<Secret>, CredError> {
-        Ok(self.0.lock().unwrap().get(id).map(|v| Secret::new(v.clone())))
-    }
-    fn delete(&self, id: &str) -> Result<(), CredError> {
-        self.0.lock().unwrap().remove(id);
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stopped_while_its_job_is_still_active_puts_the_job_back_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let ferry = Ferry::with_secrets(dir.path().join("data"), Arc::new(NoKeyring::default())).unwrap();
+    let ferry = Ferry::with_secrets(dir.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
     let dest = dir.path().join("dest");
     let account = ferry
         .accounts

@@ -154,6 +154,17 @@ pub enum AccountCommand {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+    /// Change an account's settings; secret settings given on standard input as KEY=VALUE
+    /// lines replace the stored ones (left out: kept)
+    Edit {
+        name: String,
+        /// A new API base URL
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// A non-secret setting to change
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
     /// List accounts
     List {
         /// One JSON object per line
@@ -213,9 +224,23 @@ async fn account(ferry: &Ferry, command: AccountCommand) -> Result<(), Failure> 
             let settings = settings.iter().map(|kv| split_kv(kv).ok_or_else(|| usage(format!("--set {kv}: expected KEY=VALUE"))))
                 .collect::<Result<BTreeMap<_, _>, _>>()?;
             let needs_secrets = kind.spec().settings.iter().any(|s| s.secret);
-            let secrets = if needs_secrets { read_secrets(kind)? } else { BTreeMap::new() };
+            let secrets = if needs_secrets { read_secrets(kind, false)? } else { BTreeMap::new() };
             let account = ferry.accounts.add(AccountInput { name, provider: kind, endpoint, settings, secrets })?;
             println!("added account \"{}\" ({})", account.name, account.provider.as_str());
+            Ok(())
+        }
+        AccountCommand::Edit { name, endpoint, settings } => {
+            let old = ferry.accounts.get(&name)?;
+            let mut merged = old.settings.clone();
+            for kv in &settings {
+                let (k, v) = split_kv(kv).ok_or_else(|| usage(format!("--set {kv}: expected KEY=VALUE")))?;
+                merged.insert(k, v);
+            }
+            let needs_secrets = old.provider.spec().settings.iter().any(|s| s.secret);
+            let secrets = if needs_secrets { read_secrets(old.provider, true)? } else { BTreeMap::new() };
+            let input = AccountInput { name: name.clone(), provider: old.provider, endpoint: endpoint.or(old.endpoint), settings: merged, secrets };
+            let account = ferry.accounts.update(&name, input)?;
+            println!("updated account \"{}\"", account.name);
             Ok(())
         }
         AccountCommand::List { json } => {
@@ -470,15 +495,24 @@ fn split_kv(kv: &str) -> Option<(String, String)> {
     (!k.trim().is_empty()).then(|| (k.trim().to_owned(), v.to_owned()))
 }
 
-/// Secrets come on stdin as KEY=VALUE lines, so they never appear in argv or shell history.
-/// A line that is not KEY=VALUE is reported by number only: it may hold a secret.
-fn read_secrets(kind: ProviderKind) -> Result<BTreeMap<String, Secret>, Failure> {
+/// Secrets come on stdin, so they never appear in argv or shell history: at a terminal,
+/// asked one by one without echo; otherwise as KEY=VALUE lines, and a line that is not
+/// KEY=VALUE is reported by number only (it may hold a secret). `editing`: an empty answer
+/// keeps the stored value.
+fn read_secrets(kind: ProviderKind, editing: bool) -> Result<BTreeMap<String, Secret>, Failure> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        let keys: Vec<String> = kind.spec().settings.into_iter().filter(|s| s.secret).map(|s| s.key).collect();
-        eprintln!("Enter the secret settings ({}) as KEY=VALUE lines, then Ctrl-D:", keys.join(", "));
-    }
     let mut secrets = BTreeMap::new();
+    if stdin.is_terminal() {
+        let keep = if editing { " (Enter keeps the stored value)" } else { "" };
+        for s in kind.spec().settings.into_iter().filter(|s| s.secret) {
+            let value = rpassword::prompt_password(format!("{}{keep}: ", s.key))
+                .map_err(|e| usage(format!("cannot read {} from the terminal: {e}", s.key)))?;
+            if !value.is_empty() {
+                secrets.insert(s.key, Secret::new(value));
+            }
+        }
+        return Ok(secrets);
+    }
     for (i, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| usage(format!("cannot read secrets from standard input: {e}")))?;
         let line = line.trim_end_matches('\r');

@@ -11,5 +11,6 @@ mod app {
     mod provider_pds;
     mod provider_dingtalk;
     mod provider_feishu;
+    mod reliability;
     mod watch;
 }

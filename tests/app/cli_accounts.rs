@@ -80,6 +80,8 @@ fn bad_input_exits_2_naming_the_field() {
         (&["account", "add", "x", "--provider", "xfyun"], "api_key=a\napi_secret=b\n", "app_id: missing required setting"),
         (&["account", "add", "x", "--provider", "xfyun", "--set", "app_id=1"], "api_key=a\n", "api_secret: missing required secret"),
         (&["account", "add", "x", "--provider", "local", "--set", "root=/tmp", "--endpoint", "not a url"], "", "endpoint: \"not a url\" is not a valid endpoint URL"),
+        (&["account", "add", "x", "--provider", "xfyun", "--set", "app_id=1", "--endpoint", "http://gw.example.com/xfyun"], "api_key=a\napi_secret=b\n", "endpoint: \"http://gw.example.com/xfyun\" is not a valid endpoint URL: use https://"),
+        (&["account", "add", "x", "--provider", "xfyun", "--set", "app_id=1", "--endpoint", "https://me:hunter2@gw.example.com"], "api_key=a\napi_secret=b\n", "must not carry a user name or password"),
         (&["account", "add", "x", "--provider", "xfyun", "--set", "app_id=1", "--set", "api_key=oops"], "", "api_key: is a secret"),
         (&["account", "add", "x", "--provider", "xfyun", "--set", "app_id=1"], "this line has no equals sign\n", "standard input line 1: expected KEY=VALUE"),
         (&["account", "add", "x", "--provider", "local", "--set", "colour=red", "--set", "root=/tmp"], "", "colour: unknown setting for provider local"),
@@ -91,6 +93,7 @@ fn bad_input_exits_2_naming_the_field() {
         assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
         assert!(r.stderr().contains(message), "{args:?}: expected {message:?} in {:?}", r.stderr());
         assert!(!r.stderr().contains("this line has no equals sign"), "stdin lines are never echoed");
+        assert!(!r.stderr().contains("hunter2"), "a password in an endpoint URL is never echoed");
     }
     let list = s.run(&["account", "list"], "").ok().stdout();
     assert_eq!(list.lines().count(), 1, "nothing but the first account was written: {list}");

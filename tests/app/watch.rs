@@ -155,6 +155,24 @@ fn after_upload_actions_and_delete_only_after_a_confirmed_upload() {
     let bad = s.run(&["watch", "add", del.to_str().unwrap(), "--account", "disk", "--after", "shred"], "");
     assert_eq!(bad.code(), 2);
     assert!(bad.stderr().contains("expected keep, delete or move:DIR"));
+    // Deleting or moving files out of a dangerous folder is refused, naming why.
+    let home = s.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let move_out = format!("move:{}", archive.display());
+    for (dir, after, why) in [
+        ("/".to_owned(), "delete", "it is the root of the filesystem"),
+        (home.display().to_string(), "delete", "it is or holds the home folder"),
+        (s.data_dir().display().to_string(), move_out.as_str(), "Ferry keeps its own database and logs there"),
+        ("/etc".to_owned(), "delete", "it is a system folder"),
+    ] {
+        let r = s.run_with(&["watch", "add", &dir, "--account", "disk", "--after", after], "", |c| {
+            c.env("HOME", &home);
+        });
+        assert_eq!(r.code(), 2, "{dir}: {}", r.stderr());
+        assert!(r.stderr().contains("after: Ferry will not delete or move files out of") && r.stderr().contains(why), "{dir}: {}", r.stderr());
+    }
+    let r = s.run(&["watch", "add", del.to_str().unwrap(), "--account", "disk", "--after", &format!("move:{}/sub/../x", del.display())], "");
+    assert_eq!(r.code(), 2, "a move target inside the watched folder, however it is spelled");
 
     // Without --quiet-secs a watch takes the quiet period of `ferry config` (Settings).
     let plain = s.dir.path().join("plain");

@@ -32,6 +32,9 @@ pub struct Account {
     pub settings: BTreeMap<String, String>,
     pub secret_keys: Vec<String>,
     pub created_at: i64,
+    /// Grows with every edit, secrets included: what caches of a built provider key on.
+    #[serde(skip)]
+    pub(crate) revision: i64,
 }
 
 impl Account {
@@ -74,7 +77,7 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-const COLUMNS: &str = "id, uid, name, provider, endpoint, settings, secret_keys, created_at";
+const COLUMNS: &str = "id, uid, name, provider, endpoint, settings, secret_keys, created_at, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let provider: String = r.get(3)?;
@@ -90,6 +93,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         settings: serde_json::from_str(&r.get::<_, String>(5)?).map_err(|e| json_err(5, e))?,
         secret_keys: serde_json::from_str(&r.get::<_, String>(6)?).map_err(|e| json_err(6, e))?,
         created_at: r.get(7)?,
+        revision: r.get(8)?,
     })
 }
 
@@ -168,6 +172,7 @@ impl Accounts {
             settings: v.settings,
             secret_keys,
             created_at: t,
+            revision: t,
         })
     }
 
@@ -188,7 +193,8 @@ impl Accounts {
         let mut conn = self.store.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "UPDATE accounts SET name = ?2, endpoint = ?3, settings = ?4, secret_keys = ?5, updated_at = ?6 WHERE id = ?1",
+            // updated_at only grows, even for two edits within a second: it is the revision.
+            "UPDATE accounts SET name = ?2, endpoint = ?3, settings = ?4, secret_keys = ?5, updated_at = MAX(updated_at + 1, ?6) WHERE id = ?1",
             params![old.id, v.name, v.endpoint, json(&v.settings), json(&secret_keys), now()],
         )
         .map_err(|e| unique_violation_as_duplicate(e, &v.name))?;
@@ -211,7 +217,8 @@ impl Accounts {
             self.restore(&replaced);
             return Err(e.into());
         }
-        Ok(Account { name: v.name, endpoint: v.endpoint, settings: v.settings, secret_keys, ..old })
+        drop(conn);
+        self.get_by_id(old.id)
     }
 
     /// Removes the account and its keyring entries. If the keyring cannot be reached the

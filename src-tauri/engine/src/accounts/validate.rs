@@ -111,5 +111,24 @@ fn endpoint(raw: &str) -> Result<String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("it must not have a query or fragment"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoed: the URL holds a password.
+        return Err(Error::invalid("endpoint", "the endpoint URL must not carry a user name or password (credentials go to the keyring, never into a URL)"));
+    }
+    // Credentials and tokens travel in headers and bodies: only loopback (tests, a local
+    // gateway) may be plain http.
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(bad("use https:// (plain http:// is allowed only for 127.0.0.1, ::1 or localhost)"));
+    }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// 127.0.0.0/8, ::1 or localhost.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }

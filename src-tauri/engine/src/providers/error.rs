@@ -62,12 +62,62 @@ impl ProviderError {
     }
 }
 
-/// Parses a Retry-After header given in seconds (the HTTP-date form is rare here).
+/// The longest wait a server may ask for; anything longer is taken as this (a day).
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// A number of seconds a server sent (a wait, a lifetime): non-finite or negative values
+/// are ignored, huge ones capped at `cap`, so no server can make us panic or wait forever.
+pub fn server_seconds(secs: f64, cap: Duration) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        tracing::warn!("ignored a duration of {secs} s sent by a server");
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(cap).min(cap))
+}
+
+/// An instant `d` from now, saturating instead of overflowing (a lifetime of 10^12 s).
+#[allow(dead_code)] // for the token and signed-URL caches (issue 14)
+pub fn after(d: Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + MAX_SERVER_WAIT * 365)
+}
+
+/// Parses a Retry-After header: seconds (possibly fractional) or an HTTP date.
 pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return Some(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
+        return server_seconds(secs, MAX_SERVER_WAIT);
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default().min(MAX_SERVER_WAIT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(v: &str) -> Option<Duration> {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, v.parse().unwrap());
+        retry_after_header(&h)
+    }
+
+    #[test]
+    fn hostile_retry_after_values_never_panic() {
+        assert_eq!(header("2"), Some(Duration::from_secs(2)));
+        assert_eq!(header("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(header("NaN"), None);
+        assert_eq!(header("inf"), None);
+        assert_eq!(header("-1"), None);
+        assert_eq!(header("1e30"), Some(MAX_SERVER_WAIT));
+        assert_eq!(header("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO), "a date in the past: no wait");
+        assert_eq!(header("soon"), None);
+    }
+
+    #[test]
+    fn huge_lifetimes_saturate() {
+        let d = server_seconds(1e12, Duration::MAX).unwrap();
+        assert!(after(d) > std::time::Instant::now());
+        assert_eq!(server_seconds(0.0, MAX_SERVER_WAIT), Some(Duration::ZERO));
+    }
 }

@@ -8,12 +8,87 @@ pub fn client() -> reqwest::Client {
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .user_agent(concat!("Ferry/", env!("CARGO_PKG_VERSION")))
+        .redirect(same_origin_redirects())
         .build()
         .expect("the HTTP client builds with static settings")
+}
+
+/// Redirects are followed only within the same scheme, host and port: a token header
+/// (DingTalk's `x-acs-dingtalk-access-token`, a bearer token) must never reach another host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(url::Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.stop()
+        } else if first.is_some_and(|o| o == attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            tracing::warn!("not following a redirect to another host");
+            attempt.stop()
+        }
+    })
 }
 
 /// A deadline for one request carrying `bytes`: a minute for the exchange plus the body at
 /// a pessimistic 16 KiB/s, so only a truly stuck request times out.
 pub fn timeout_for(bytes: u64) -> Duration {
     Duration::from_secs(60 + bytes / (16 * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-line HTTP server: answers every request with `answer(path)`, counting them.
+    async fn serve(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (count, answer) = (hits.clone(), Arc::new(answer));
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (count, answer) = (count.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = sock.write_all(answer(&path).as_bytes()).await;
+                });
+            }
+        });
+        (port, hits)
+    }
+
+    fn redirect(to: String) -> String {
+        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
+
+    #[tokio::test]
+    async fn redirects_stay_on_the_same_host() {
+        let (other, other_hits) = serve(|_| "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()).await;
+        let (port, _) = serve(move |path| match path {
+            "/same" => redirect("/ok".into()),
+            "/ok" => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".into(),
+            // localhost is another host than 127.0.0.1, as far as an origin goes.
+            _ => redirect(format!("http://localhost:{other}/steal")),
+        })
+        .await;
+        let client = super::client();
+        let same = client.get(format!("http://127.0.0.1:{port}/same")).send().await.unwrap();
+        assert_eq!((same.status().as_u16(), same.text().await.unwrap()), (200, "ok".to_owned()), "same-origin redirect followed");
+        let cross = client
+            .get(format!("http://127.0.0.1:{port}/cross"))
+            .header("x-acs-dingtalk-access-token", "tok")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cross.status().as_u16(), 307, "the redirect to another host is answered, not followed");
+        assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the other host never saw the request");
+    }
 }

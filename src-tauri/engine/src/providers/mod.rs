@@ -7,7 +7,7 @@
 
 mod body;
 pub mod dingtalk;
-mod error;
+pub(crate) mod error;
 pub mod feishu;
 pub mod http;
 pub mod local;

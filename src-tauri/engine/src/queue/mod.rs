@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub(crate) const SCHEMA_V1: &str = include_str!("schema.sql");
 pub(crate) const REVISIONS_V1: &str = include_str!("revisions.sql");
+pub(crate) const IDS_V1: &str = include_str!("ids.sql");
 
 /// A file to enqueue.
 #[derive(Debug, Clone)]

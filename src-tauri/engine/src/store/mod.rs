@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     crate::watch::SCHEMA_V1,
     crate::queue::REVISIONS_V1,
     crate::watch::NOTES_V1,
+    crate::queue::IDS_V1,
 ];
 
 pub const DB_FILE: &str = "ferry.db";
@@ -37,8 +38,10 @@ impl Store {
         // acknowledgement survive an OS crash too, at ~0.1 ms per part.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Off while migrating: a table rebuild must not cascade; each step is checked.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         migrate(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Store { conn: Mutex::new(conn), path })
     }
 
@@ -64,6 +67,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let broken: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+        if broken > 0 {
+            return Err(Error::Unsupported(format!("schema step {} would break {broken} references; nothing was changed", i + 1)));
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -86,6 +93,47 @@ mod tests {
         let again = Store::open(dir.path()).unwrap();
         let v2: i64 = again.conn().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, v2);
+    }
+
+    #[test]
+    fn job_ids_are_never_reused_even_across_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let insert = "INSERT INTO jobs (account_id, source, name, size, mtime_ns, state, created_at, updated_at)
+                      VALUES (1, x'2f61', 'a', 1, 0, 'queued', 0, 0)";
+        {
+            // A queue written before ids were AUTOINCREMENT: job 3 was the newest and is gone.
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            let before = MIGRATIONS.iter().position(|m| *m == crate::queue::IDS_V1).unwrap();
+            for (i, sql) in MIGRATIONS[..before].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+            }
+            for _ in 1..=3 {
+                conn.execute(insert, []).unwrap();
+            }
+            conn.execute("INSERT INTO parts (job_id, number, offset, length, state) VALUES (2, 1, 0, 1, 'acked')", []).unwrap();
+            conn.execute("DELETE FROM jobs WHERE id = 3", []).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let conn = store.conn();
+        let parts: i64 = conn.query_row("SELECT COUNT(*) FROM parts WHERE job_id = 2", [], |r| r.get(0)).unwrap();
+        assert_eq!(parts, 1, "the part ledger survived the rebuild");
+        conn.execute(insert, []).unwrap();
+        assert_eq!(conn.last_insert_rowid(), 4, "not 3: that id belonged to a removed job");
+        conn.execute("DELETE FROM jobs WHERE id = 4", []).unwrap();
+        conn.execute(insert, []).unwrap();
+        assert_eq!(conn.last_insert_rowid(), 5, "the newest id is not handed out again after its job is removed");
+
+        let rev = |c: &Connection| c.query_row("SELECT rev FROM queue_rev", [], |r| r.get::<_, i64>(0)).unwrap();
+        let before = rev(&conn);
+        conn.execute("UPDATE jobs SET state = 'paused' WHERE id = 1", []).unwrap();
+        conn.execute("UPDATE parts SET state = 'pending' WHERE job_id = 2", []).unwrap();
+        assert_eq!(rev(&conn), before + 2, "the revision triggers still count every change");
+        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1, "foreign keys are enforced again after migrating");
+        conn.execute("DELETE FROM jobs WHERE id = 2", []).unwrap();
+        let parts: i64 = conn.query_row("SELECT COUNT(*) FROM parts", [], |r| r.get(0)).unwrap();
+        assert_eq!(parts, 0, "removing a job still removes its parts");
     }
 
     #[test]

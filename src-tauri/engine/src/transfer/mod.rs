@@ -54,7 +54,11 @@ impl Shared {
 
     /// The provider for an account, built once and rebuilt when the account changes.
     pub fn handle(&self, account: &Account) -> Result<Arc<Handle>> {
-        let fingerprint = serde_json::to_string(account).unwrap_or_default();
+        // Rebuilt when the account changes (a corrected secret bumps its revision) or the
+        // retry settings do (the pacer holds them).
+        let s = self.settings();
+        let fingerprint =
+            format!("{}#{}#{}/{}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms);
         let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((fp, h)) = handles.get(&account.id) {
             if *fp == fingerprint {
@@ -63,12 +67,17 @@ impl Shared {
         }
         let ctx = providers::Context { http: self.http.clone(), accounts: self.accounts.clone(), account: account.clone() };
         let provider = providers::build(ctx)?;
-        let s = self.settings();
         let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
         let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
         let handle = Arc::new(Handle { provider, pacer });
         handles.insert(account.id, (fingerprint, handle.clone()));
         Ok(handle)
+    }
+
+    /// Drops an account's built provider (its cached token was refused): the next job
+    /// builds it again with the secrets as they are now.
+    pub fn forget(&self, account_id: i64) {
+        self.handles.lock().unwrap_or_else(|p| p.into_inner()).remove(&account_id);
     }
 }
 

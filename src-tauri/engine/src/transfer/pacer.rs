@@ -56,7 +56,8 @@ impl Pacer {
     /// Holds every request of the account back for `d` (the provider asked us to wait).
     pub fn hold(&self, d: Duration) {
         let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        *next = (*next).max(Instant::now() + d);
+        let now = Instant::now();
+        *next = (*next).max(now.checked_add(d).unwrap_or(now + crate::providers::error::MAX_SERVER_WAIT));
     }
 
     /// The sleep before retry number `retry` (1-based): exponential, capped, with jitter

@@ -41,6 +41,10 @@ impl Default for EngineSettings {
     }
 }
 
+/// Most bytes of parts in flight at once, all files together (each is held in memory
+/// while it is sent).
+pub const MEMORY_BUDGET: u64 = 1 << 30;
+
 /// (key, lowest allowed, highest allowed)
 const KEYS: [(&str, u64, u64); 8] = [
     ("max_files", 1, 64),
@@ -101,6 +105,26 @@ impl EngineSettings {
 
     /// Validates and stores one setting.
     pub fn set(queue: &Queue, key: &str, value: &str) -> Result<()> {
+        let n = Self::parse(key, value)?;
+        let mut next = Self::load(queue)?;
+        next.put(key, n);
+        next.check_memory(key)?;
+        queue.set_setting(key, &n.to_string())
+    }
+
+    /// Validates every setting, then stores them all.
+    pub fn save(&self, queue: &Queue) -> Result<()> {
+        for key in Self::keys() {
+            Self::parse(key, &self.get(key).unwrap_or_default().to_string())?;
+        }
+        self.check_memory("part_size")?;
+        for key in Self::keys() {
+            queue.set_setting(key, &self.get(key).unwrap_or_default().to_string())?;
+        }
+        Ok(())
+    }
+
+    fn parse(key: &str, value: &str) -> Result<u64> {
         let (_, lo, hi) = KEYS.iter().find(|k| k.0 == key).copied().ok_or_else(|| {
             Error::invalid(key, format!("unknown setting (known: {})", Self::keys().collect::<Vec<_>>().join(", ")))
         })?;
@@ -108,13 +132,59 @@ impl EngineSettings {
         if n < lo || n > hi {
             return Err(Error::invalid(key, format!("{n} is outside {lo}..={hi}")));
         }
-        queue.set_setting(key, &n.to_string())
+        Ok(n)
     }
 
-    pub fn save(&self, queue: &Queue) -> Result<()> {
-        for key in Self::keys() {
-            Self::set(queue, key, &self.get(key).unwrap_or_default().to_string())?;
+    /// Bytes of parts that may be in memory at once: every file's parts in flight.
+    pub fn parts_in_flight_bytes(&self) -> u64 {
+        (self.max_files as u64).saturating_mul(self.parts_per_file as u64).saturating_mul(self.part_size)
+    }
+
+    /// Each part in flight is held in memory, so their product is bounded.
+    fn check_memory(&self, key: &str) -> Result<()> {
+        let bytes = self.parts_in_flight_bytes();
+        if bytes > MEMORY_BUDGET {
+            return Err(Error::invalid(
+                key,
+                format!(
+                    "{} files × {} parts × {} MiB = {} MiB in flight, more than Ferry's budget of {} MiB: lower max_files, parts_per_file or part_size",
+                    self.max_files,
+                    self.parts_per_file,
+                    self.part_size >> 20,
+                    bytes >> 20,
+                    MEMORY_BUDGET >> 20
+                ),
+            ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::creds::MemorySecrets;
+    use crate::Ferry;
+
+    #[test]
+    fn parts_in_flight_stay_within_the_memory_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let ferry = Ferry::with_secrets(dir.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
+        let q = &ferry.queue;
+        // 3 files × 4 parts × 64 MiB = 768 MiB: allowed.
+        EngineSettings::set(q, "part_size", &(64u64 << 20).to_string()).unwrap();
+        // 8 files × 4 parts × 64 MiB = 2 GiB: refused, naming the setting that would break it.
+        let e = EngineSettings::set(q, "max_files", "8").unwrap_err();
+        assert_eq!(e.field(), Some("max_files"), "{e}");
+        assert!(e.to_string().contains("more than Ferry's budget of 1024 MiB"), "{e}");
+        assert_eq!(EngineSettings::load(q).unwrap().max_files, 3, "nothing stored");
+        // The window saves all at once: smaller parts make room for more files.
+        let s = EngineSettings { max_files: 8, part_size: 16 << 20, ..EngineSettings::load(q).unwrap() };
+        s.save(q).unwrap();
+        assert_eq!(EngineSettings::load(q).unwrap().parts_in_flight_bytes(), 512 << 20);
+        let huge = EngineSettings { part_size: 5 << 30, ..s };
+        assert!(huge.save(q).is_err(), "5 GiB parts × 32 in flight");
     }
 }

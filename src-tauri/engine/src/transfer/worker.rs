@@ -99,6 +99,11 @@ fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
     let mut wait = None;
     let (kind, message, temporary) = match stop {
         Stop::Provider(e) => {
+            if e.kind == ErrorKind::Auth {
+                if let Some(j) = &job {
+                    sh.forget(j.account_id);
+                }
+            }
             wait = e.retry_after.filter(|d| e.temporary && *d > super::pacer::MAX_INLINE_WAIT);
             (e.kind, e.message, e.temporary)
         }

@@ -2,6 +2,7 @@
 //! only once it is stable (size and mtime unchanged for a quiet period), never a temp file,
 //! never the same version twice — even across restarts, renames and overlapping watches.
 
+mod guard;
 mod notes;
 mod rules;
 mod scan;

@@ -101,9 +101,13 @@ impl Watches {
             if !to.is_absolute() {
                 return Err(Error::invalid("after", "the folder to move uploaded files into must be an absolute path"));
             }
-            if to.starts_with(&dir) {
+            if !super::guard::outside(to, &dir) {
                 return Err(Error::invalid("after", "the folder to move uploaded files into must be outside the watched folder"));
             }
+        }
+        if input.after != AfterUpload::Keep {
+            let data_dir = self.store.path().parent().unwrap_or(Path::new("/"));
+            super::guard::check_destructive(&dir, data_dir, dirs::home_dir().as_deref())?;
         }
         if !(1..=3600).contains(&input.quiet_secs) {
             return Err(Error::invalid("quiet_secs", "the quiet period must be 1 to 3600 seconds"));

@@ -426,7 +426,7 @@ fn watch(ferry: &Ferry, command: WatchCommand) -> Result<(), Failure> {
             let after = AfterUpload::parse(&after).ok_or_else(|| usage(format!("--after {after}: expected keep, delete or move:DIR")))?;
             let dir = std::path::absolute(&dir).unwrap_or(dir);
             let input = WatchInput {
-                dir: dir.display().to_string(),
+                dir,
                 account,
                 dest: to.unwrap_or_default(),
                 include,

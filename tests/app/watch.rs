@@ -254,3 +254,23 @@ fn an_unreadable_folder_is_reported_and_the_rest_uploaded() {
     assert!(list.contains("1 folder(s) could not be read") && list.contains("locked (Permission denied"), "{list}");
     std::fs::set_permissions(src.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Folder names need not be UTF-8 (an old camera card, a Windows-1252 archive).
+#[test]
+fn a_folder_whose_name_is_not_utf8_is_watched() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Sandbox::new();
+    let dest = s.dir.path().join("dest");
+    s.add_local("disk", &dest);
+    let dir = s.dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9-takes"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sha1 = write_random(&dir.join("take.wav"), 30_000, 8);
+    std::thread::sleep(Duration::from_millis(1100)); // older than the quiet period
+    let added = s.command(&["watch", "add"]).arg(&dir).args(["--account", "disk", "--quiet-secs", "1"]).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let done = done_jobs(&s);
+    assert_eq!(done.len(), 1, "{:?}", s.jobs());
+    assert_eq!(sha1_of(&dest.join("take.wav")), sha1, "uploaded byte-exact from the folder with the odd name");
+}

@@ -50,7 +50,7 @@ fn main() {
         .add(
             &ferry.accounts,
             WatchInput {
-                dir: tree.display().to_string(),
+                dir: tree.to_path_buf(),
                 account: "disk".into(),
                 dest: String::new(),
                 include: vec![],

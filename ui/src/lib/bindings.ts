@@ -464,7 +464,11 @@ queued: number }
 /**
  * A new watch, as the form or `ferry watch add` gives it.
  */
-export type WatchInput = { dir: string; account: string; dest?: string; include?: string[]; exclude?: string[]; after: AfterUpload; quiet_secs: number; recursive: boolean }
+export type WatchInput = { 
+/**
+ * The folder: any path the OS can name, UTF-8 or not.
+ */
+dir: string; account: string; dest?: string; include?: string[]; exclude?: string[]; after: AfterUpload; quiet_secs: number; recursive: boolean }
 /**
  * One fact about a watch's last scan or its trouble.
  */

@@ -98,7 +98,8 @@ impl WatchStatus {
 /// A new watch, as the form or `ferry watch add` gives it.
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct WatchInput {
-    pub dir: String,
+    /// The folder: any path the OS can name, UTF-8 or not.
+    pub dir: std::path::PathBuf,
     pub account: String,
     #[serde(default)]
     pub dest: String,

@@ -4,9 +4,10 @@
 //! Where the platform watcher cannot cover a tree (the inotify limit), it rescans
 //! periodically instead, and says so in the watch's status — never silent loss.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -26,7 +27,20 @@ const POLL_EVERY: Duration = Duration::from_secs(30);
 /// Files queued per transaction.
 const BATCH: usize = 1000;
 
+/// Platform events waiting to be handled. Past this the watcher drops them and its watch
+/// rescans instead: a burst costs a scan, never unbounded memory, and nothing is missed.
+const EVENT_CAPACITY: usize = 4096;
+
 type Event = (i64, notify::Result<notify::Event>);
+
+/// Where the platform watchers send their events, and which watches lost some to a full
+/// channel (those rescan at the next tick).
+#[derive(Clone)]
+struct Events {
+    tx: mpsc::Sender<Event>,
+    overflowed: Arc<Mutex<HashSet<i64>>>,
+    dropped: Arc<AtomicU64>,
+}
 type VersionKey = (u64, i64, Option<u64>);
 
 fn key(id: &Identity) -> VersionKey {
@@ -98,6 +112,9 @@ pub struct WatchService {
     queue: Queue,
     wake: Arc<dyn Fn() + Send + Sync>,
     changed: Arc<dyn Fn() + Send + Sync>,
+    capacity: usize,
+    /// Platform events dropped because the channel was full (each led to a rescan).
+    dropped: Arc<AtomicU64>,
 }
 
 fn age(id: &Identity) -> Duration {
@@ -112,7 +129,19 @@ fn inotify_limit() -> Option<u64> {
 impl WatchService {
     /// `wake` tells the engine new jobs are queued.
     pub fn new(ferry: &Ferry, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
-        WatchService { watches: ferry.watches.clone(), queue: ferry.queue.clone(), wake, changed: Arc::new(|| {}) }
+        WatchService { watches: ferry.watches.clone(), queue: ferry.queue.clone(), wake, changed: Arc::new(|| {}), capacity: EVENT_CAPACITY, dropped: Arc::default() }
+    }
+
+    /// A smaller event channel, so tests can make it overflow.
+    #[cfg(test)]
+    pub(crate) fn with_event_capacity(mut self, n: usize) -> Self {
+        self.capacity = n;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn dropped_events(&self) -> Arc<AtomicU64> {
+        self.dropped.clone()
     }
 
     /// `changed` hears that a watch's status, notes, pending or queued count changed (the
@@ -132,7 +161,8 @@ impl WatchService {
 
     /// Watches until `stop`.
     pub async fn run(self, stop: CancellationToken) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let (tx, mut rx) = mpsc::channel::<Event>(self.capacity);
+        let events = Events { tx, overflowed: Arc::default(), dropped: self.dropped.clone() };
         let mut active: HashMap<i64, Active> = HashMap::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,7 +175,14 @@ impl WatchService {
                     }
                 }
                 _ = tick.tick() => {
-                    if let Err(e) = self.tick(&mut active, Some(&tx)).await {
+                    let lost: Vec<i64> = events.overflowed.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+                    for id in lost {
+                        if let Some(a) = active.get_mut(&id) {
+                            tracing::info!(watch = id, "too many changes at once: rescanning the folder instead");
+                            a.next_scan = Some(Instant::now());
+                        }
+                    }
+                    if let Err(e) = self.tick(&mut active, Some(&events)).await {
                         tracing::warn!("watched folders: {e}");
                     }
                 }
@@ -186,7 +223,7 @@ impl WatchService {
         }
     }
 
-    async fn tick(&self, active: &mut HashMap<i64, Active>, events: Option<&mpsc::UnboundedSender<Event>>) -> Result<()> {
+    async fn tick(&self, active: &mut HashMap<i64, Active>, events: Option<&Events>) -> Result<()> {
         let watches = self.watches.list()?;
         active.retain(|id, a| watches.iter().any(|w| w.id == *id && w.enabled && !a.config_changed(w)));
         for w in watches.into_iter().filter(|w| w.enabled) {
@@ -226,7 +263,7 @@ impl WatchService {
     }
 
     /// One tick of one watch: folder presence, (re)scan, settle, enqueue, status.
-    async fn step(&self, a: &mut Active, events: Option<&mpsc::UnboundedSender<Event>>) -> Result<()> {
+    async fn step(&self, a: &mut Active, events: Option<&Events>) -> Result<()> {
         if !a.dir.is_dir() {
             if a.status != WatchStatus::Missing {
                 tracing::warn!(watch = a.watch.id, "{} is gone", a.dir.display());
@@ -248,7 +285,7 @@ impl WatchService {
     }
 
     /// Scans the tree, (re)starts the platform watcher, and queues what is new.
-    async fn rescan(&self, a: &mut Active, events: Option<&mpsc::UnboundedSender<Event>>) {
+    async fn rescan(&self, a: &mut Active, events: Option<&Events>) {
         let (dir, recursive) = (a.dir.clone(), a.watch.recursive);
         let rules = Rules::new(&a.watch.include, &a.watch.exclude).expect("validated when the watch started");
         let started = Instant::now();
@@ -473,11 +510,86 @@ async fn settle(a: &mut Active) -> Vec<(PathBuf, Identity)> {
     ready
 }
 
-fn start_watcher(id: i64, dir: &Path, recursive: bool, tx: mpsc::UnboundedSender<Event>) -> notify::Result<RecommendedWatcher> {
+fn start_watcher(id: i64, dir: &Path, recursive: bool, events: Events) -> notify::Result<RecommendedWatcher> {
     let config = notify::Config::default().with_follow_symlinks(false);
     let mut w = RecommendedWatcher::new(move |res| {
-        let _ = tx.send((id, res));
+        if let Err(mpsc::error::TrySendError::Full(_)) = events.tx.try_send((id, res)) {
+            events.dropped.fetch_add(1, Ordering::Relaxed);
+            events.overflowed.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        }
     }, config)?;
     w.watch(dir, if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive })?;
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::accounts::{AccountInput, ProviderKind};
+    use crate::creds::MemorySecrets;
+    use crate::watch::WatchInput;
+
+    /// A burst of changes larger than the event channel: the events that do not fit are
+    /// dropped, the watch rescans, and every file is still queued exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_event_burst_past_the_channel_becomes_a_rescan_and_nothing_is_missed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ferry = Ferry::with_secrets(tmp.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
+        let inbox = tmp.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let root = tmp.path().join("dest").display().to_string();
+        ferry
+            .accounts
+            .add(AccountInput { name: "disk".into(), provider: ProviderKind::Local, endpoint: None, settings: [("root".to_string(), root)].into(), secrets: BTreeMap::new() })
+            .unwrap();
+        ferry
+            .watches
+            .add(
+                &ferry.accounts,
+                WatchInput {
+                    dir: inbox.clone(),
+                    account: "disk".into(),
+                    dest: String::new(),
+                    include: vec![],
+                    exclude: vec![],
+                    after: AfterUpload::Keep,
+                    quiet_secs: 1,
+                    recursive: true,
+                },
+            )
+            .unwrap();
+        let service = WatchService::new(&ferry, Arc::new(|| {})).with_event_capacity(2);
+        let dropped = service.dropped_events();
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(service.run(stop.clone()));
+        let watching = Instant::now();
+        while ferry.watches.list().unwrap()[0].status != WatchStatus::Watching {
+            assert!(watching.elapsed() < Duration::from_secs(30), "the watch never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Hundreds of events into a channel of 2 while the service is stuck on the database
+        // (its next tick waits for this lock), so they cannot all fit.
+        {
+            let _held = ferry.store.conn();
+            std::thread::sleep(Duration::from_millis(700));
+            for i in 0..200 {
+                std::fs::write(inbox.join(format!("take-{i:03}.wav")), format!("take {i}")).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert!(dropped.load(Ordering::Relaxed) > 0, "the burst overflowed the channel");
+        let queued = Instant::now();
+        while ferry.queue.list().unwrap().len() < 200 {
+            assert!(queued.elapsed() < Duration::from_secs(60), "only {} of 200 files were queued", ferry.queue.list().unwrap().len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await; // a rescan that re-queued would show now
+        stop.cancel();
+        running.await.unwrap();
+        let jobs = ferry.queue.list().unwrap();
+        let names: HashSet<String> = jobs.iter().map(|j| j.name.clone()).collect();
+        assert_eq!((jobs.len(), names.len()), (200, 200), "every file queued exactly once");
+    }
 }

@@ -82,7 +82,8 @@ impl Watches {
 
     /// Validates and stores a new watch. Every refusal names the field.
     pub fn add(&self, accounts: &Accounts, input: WatchInput) -> Result<Watch> {
-        let dir = PathBuf::from(input.dir.trim());
+        // Stray spaces around a typed path are trimmed; a name that is not UTF-8 is kept as is.
+        let dir = input.dir.to_str().map_or_else(|| input.dir.clone(), |s| PathBuf::from(s.trim()));
         if !dir.is_absolute() {
             return Err(Error::invalid("dir", "must be an absolute folder path"));
         }

@@ -53,25 +53,39 @@ impl Shared {
     }
 
     /// The provider for an account, built once and rebuilt when the account changes.
-    pub fn handle(&self, account: &Account) -> Result<Arc<Handle>> {
+    /// Building reads the account's secrets from the keyring (a D-Bus call that may wait
+    /// for an unlock prompt): that happens on the blocking pool and outside every lock.
+    pub async fn handle(&self, account: &Account) -> Result<Arc<Handle>> {
         // Rebuilt when the account changes (a corrected secret bumps its revision) or the
         // retry settings do (the pacer holds them).
         let s = self.settings();
         let fingerprint =
             format!("{}#{}#{}/{}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms);
+        if let Some(h) = self.cached(account.id, &fingerprint) {
+            return Ok(h);
+        }
+        let ctx = providers::Context { http: self.http.clone(), accounts: self.accounts.clone(), account: account.clone() };
+        let provider = tokio::task::spawn_blocking(move || providers::build(ctx))
+            .await
+            .map_err(|e| Error::Unsupported(format!("building the provider failed: {e}")))??;
+        let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
+        let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
         let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        // Another worker may have built it meanwhile: keep the first, so the account's
+        // jobs share one pacer.
         if let Some((fp, h)) = handles.get(&account.id) {
             if *fp == fingerprint {
                 return Ok(h.clone());
             }
         }
-        let ctx = providers::Context { http: self.http.clone(), accounts: self.accounts.clone(), account: account.clone() };
-        let provider = providers::build(ctx)?;
-        let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
-        let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
         let handle = Arc::new(Handle { provider, pacer });
         handles.insert(account.id, (fingerprint, handle.clone()));
         Ok(handle)
+    }
+
+    fn cached(&self, account_id: i64, fingerprint: &str) -> Option<Arc<Handle>> {
+        let handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        handles.get(&account_id).filter(|(fp, _)| fp == fingerprint).map(|(_, h)| h.clone())
     }
 
     /// Drops an account's built provider (its cached token was refused): the next job
@@ -300,7 +314,9 @@ impl Ferry {
             Err(e) => return tracing::warn!(job = id, "could not abort at the provider: {e}"),
         };
         let ctx = providers::Context { http: providers::http::client(), accounts: self.accounts.clone(), account };
-        match providers::build(ctx) {
+        // Reads the keyring: on the blocking pool.
+        let built = tokio::task::spawn_blocking(move || providers::build(ctx)).await;
+        match built.unwrap_or_else(|e| Err(Error::Unsupported(format!("building the provider failed: {e}")))) {
             Ok(p) => {
                 if let Err(e) = p.abort(session).await {
                     tracing::warn!(job = id, "the provider did not confirm the abort: {e}");

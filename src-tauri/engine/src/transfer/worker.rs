@@ -166,7 +166,7 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
     let account = sh.accounts.get_by_id(job.account_id).map_err(|_| {
         Stop::Engine(Error::Unsupported(format!("the account of this job (#{}) was removed", job.account_id)))
     })?;
-    let handle = match sh.handle(&account) {
+    let handle = match sh.handle(&account).await {
         Ok(h) => h,
         Err(e) => {
             sh.queue.start_uploading(id)?; // claim, so the failure is recorded against this run

@@ -367,3 +367,20 @@ async fn a_database_locked_by_another_program_past_the_timeout_is_waited_out() {
     b.every_part_sent_once(&wary);
     b.none_left_active();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_left_active_by_a_worker_that_vanished_goes_back_to_the_queue() {
+    let b = bench(2, 200_000, &[]);
+    let (a, bb) = (b.files[0].0, b.files[1].0);
+    b.ferry.queue.pause(bb).unwrap();
+    let (engine, wary) = b.engine(Arc::new(NoProgress), None, false);
+    let running = run(&engine, false);
+    until("a done: the engine is past its start-up recovery", || b.state(a) == JobState::Done).await;
+    // As a worker that died without a word would leave it.
+    b.ferry.store.conn().execute("UPDATE jobs SET state = 'uploading' WHERE id = ?1", [bb]).unwrap();
+    until("b swept back into the queue and uploaded", || b.state(bb) == JobState::Done).await;
+    engine.shutdown();
+    finished(running).await;
+    b.all_uploaded_once(&wary);
+    b.none_left_active();
+}

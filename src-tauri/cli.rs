@@ -315,6 +315,13 @@ impl ProgressSink for Announce {
             println!("job {} {}", u.job, u.state.as_str());
         }
     }
+
+    /// The problem itself reaches stderr through the log (a warning); its end is said here.
+    fn health(&self, problem: Option<ferry_engine::transfer::EngineProblem>) {
+        if problem.is_none() {
+            eprintln!("ferry: the engine's problem cleared; carrying on");
+        }
+    }
 }
 
 async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {

@@ -173,7 +173,8 @@ impl Engine {
     /// [`Engine::run`] under a lock the caller holds (and keeps after the run: the window
     /// holds it for its watchers too, and for a new engine should this one ever stop).
     /// Errors of the database meanwhile do not end it: it backs off, retries, and reports
-    /// the problem through [`ProgressSink::health`] until it clears.
+    /// the problem through [`ProgressSink::health`] until it clears. An engine runs once:
+    /// to start again after `run` returned, make a new one.
     pub async fn run_locked(self: &Arc<Self>, lock: &EngineLock, until_idle: bool) -> Result<RunReport> {
         if lock.data_dir() != self.data_dir {
             return Err(Error::Unsupported(format!("the engine lock of {} does not cover {}", lock.data_dir().display(), self.data_dir.display())));

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use ferry_engine::accounts::{Account, AccountInput, ProviderKind};
 use ferry_engine::creds::Secret;
 use ferry_engine::queue::{JobState, Transition};
-use ferry_engine::transfer::{Engine, EngineSettings, JobProgress, ProgressSink};
+use ferry_engine::transfer::{Engine, EngineLock, EngineSettings, JobProgress, ProgressSink};
 use ferry_engine::watch::{AfterUpload, WatchInput, WatchService};
 use ferry_engine::{Error, Ferry};
 
@@ -77,6 +77,17 @@ pub enum Command {
         #[command(subcommand)]
         command: WatchCommand,
     },
+    /// Ferry's database (ferry.db in the data dir)
+    Database {
+        #[command(subcommand)]
+        command: DatabaseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DatabaseCommand {
+    /// Move a damaged ferry.db aside (renamed, kept for recovery) so Ferry starts with a fresh one; prints its new path
+    MoveAside,
 }
 
 #[derive(Subcommand)]
@@ -189,13 +200,46 @@ impl From<Error> for Failure {
     }
 }
 
+/// A path as a shell reads it back: quoted only when needed.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure { code: EXIT_USAGE, message: message.into() }
 }
 
 pub fn run(command: Command, data_dir: &Path) -> i32 {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let result = Ferry::open(data_dir).map_err(Failure::from).and_then(|ferry| match command {
+    if let Command::Database { command: DatabaseCommand::MoveAside } = command {
+        // Before opening: the database may be the very thing that cannot be opened.
+        return match ferry_engine::store::move_aside(data_dir) {
+            Ok(to) => {
+                println!("{}", to.display());
+                eprintln!("ferry: moved the database aside to {}; the next start begins with a fresh one", to.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("ferry: {e}");
+                EXIT_FAILED
+            }
+        };
+    }
+    let opened = Ferry::open(data_dir).map_err(|e| match e {
+        Error::DatabaseUnusable { .. } => Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{e}\nferry: to start fresh, move it aside (the old file is kept): ferry --data-dir {} database move-aside",
+                shell_quote(&data_dir.display().to_string())
+            ),
+        },
+        other => Failure::from(other),
+    });
+    let result = opened.and_then(|ferry| match command {
         Command::Account { command } => runtime.block_on(account(&ferry, command)),
         Command::Upload { paths, account, to, json } => upload(&ferry, &paths, &account, to.as_deref().unwrap_or(""), json),
         Command::Run { until_idle } => runtime.block_on(run_engine(&ferry, until_idle)),
@@ -205,6 +249,7 @@ pub fn run(command: Command, data_dir: &Path) -> i32 {
         Command::Cancel(sel) => control(&ferry, sel, Control::Cancel, &runtime),
         Command::Config { command } => config(&ferry, command),
         Command::Watch { command } => watch(&ferry, command),
+        Command::Database { .. } => unreachable!("handled before opening the database"),
     });
     match result {
         Ok(()) => EXIT_OK,
@@ -295,9 +340,19 @@ impl ProgressSink for Announce {
             println!("job {} {}", u.job, u.state.as_str());
         }
     }
+
+    /// The problem itself reaches stderr through the log (a warning); its end is said here.
+    fn health(&self, problem: Option<ferry_engine::transfer::EngineProblem>) {
+        if problem.is_none() {
+            eprintln!("ferry: the engine's problem cleared; carrying on");
+        }
+    }
 }
 
 async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
+    // The lock first: watched folders are served only by the process that holds it, so a
+    // `ferry run` beside a working window neither watches nor rewrites watch statuses.
+    let lock = EngineLock::acquire(ferry.data_dir())?;
     let engine = Engine::new(ferry, std::sync::Arc::new(Announce))?;
     let waker = engine.clone();
     let watches = WatchService::new(ferry, std::sync::Arc::new(move || waker.wake()));
@@ -307,7 +362,7 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
         if queued > 0 {
             eprintln!("ferry: {queued} file(s) queued from watched folders");
         }
-        let report = engine.run(true).await;
+        let report = engine.run_locked(&lock, true).await;
         watches.after_uploads()?;
         return finish_run(report?);
     }
@@ -322,7 +377,7 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
         }
         stopper.shutdown();
     });
-    let report = engine.run(false).await;
+    let report = engine.run_locked(&lock, false).await;
     stop.cancel();
     let _ = watching.await;
     finish_run(report?)

@@ -92,10 +92,14 @@ fn catch_up_after_downtime_uploads_new_files_only() {
     for i in 0..5 {
         write_random(&src.join(format!("old-{i}.jpg")), 50_000, i);
     }
-    watch_add(&s, &src, &["--quiet-secs", "1"]);
+    let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
     let first = s.run_until_idle();
     assert_eq!(first.code(), 0, "{}", first.stderr());
     assert_eq!(done_jobs(&s).len(), 5);
+    // Nobody watches it once the run is over: it says so, not a stale "scanning".
+    let w = watch_json(&s, id);
+    assert_eq!(w["status"], "stopped", "{w}");
+    assert!(s.run(&["watch", "list"], "").ok().stdout().contains("stopped"));
 
     // While Ferry is not running: three new files, one changed, one renamed.
     for i in 0..3 {
@@ -119,6 +123,7 @@ fn catch_up_after_downtime_uploads_new_files_only() {
     let third = s.run_until_idle();
     assert_eq!(third.code(), 0);
     assert_eq!(s.jobs().len(), jobs.len(), "nothing re-uploaded on a third start");
+    assert_eq!(watch_json(&s, id)["status"], "stopped");
 }
 
 #[test]
@@ -194,7 +199,7 @@ fn symlink_loop_unreadable_folder_and_a_folder_that_comes_back() {
     write_random(&src.join("a/b/one.bin"), 1000, 1);
     std::thread::sleep(Duration::from_millis(1100));
     let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
-    let _run = s.spawn_run(&[]);
+    let mut run = s.spawn_run(&[]);
     wait_for(30, "the first file", || done_jobs(&s).len() == 1);
     let w = watch_json(&s, id);
     assert_eq!(w["status"], "watching", "{w}");
@@ -210,6 +215,11 @@ fn symlink_loop_unreadable_folder_and_a_folder_that_comes_back() {
     wait_for(30, "the file added after the folder came back", || done_jobs(&s).len() == 2);
     assert_eq!(watch_json(&s, id)["status"], "watching");
     assert_eq!(s.jobs().len(), 2, "one.bin was not uploaded again");
+
+    // `ferry run` stops (SIGTERM): the watch no longer says "watching".
+    let _ = std::process::Command::new("kill").arg(run.id().to_string()).status();
+    assert!(run.wait().unwrap().success());
+    assert_eq!(watch_json(&s, id)["status"], "stopped");
 }
 
 /// As root every folder is readable, so this runs `ferry` as an unprivileged user.
@@ -273,4 +283,29 @@ fn a_folder_whose_name_is_not_utf8_is_watched() {
     let done = done_jobs(&s);
     assert_eq!(done.len(), 1, "{:?}", s.jobs());
     assert_eq!(sha1_of(&dest.join("take.wav")), sha1, "uploaded byte-exact from the folder with the odd name");
+}
+
+#[test]
+fn a_second_engine_neither_watches_nor_touches_the_watch_statuses() {
+    let s = Sandbox::new();
+    let dest = s.dir.path().join("dest");
+    s.add_local("disk", &dest);
+    let src = s.dir.path().join("inbox");
+    std::fs::create_dir_all(&src).unwrap();
+    let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
+    let mut first = s.spawn_run(&[]);
+    wait_for(30, "the first engine watching", || watch_json(&s, id)["status"] == "watching");
+    write_random(&src.join("late.bin"), 10_000, 5);
+    std::thread::sleep(Duration::from_millis(1100)); // older than the quiet period
+
+    for args in [&["run", "--until-idle"][..], &["run"][..]] {
+        let second = s.run(args, "");
+        assert_eq!(second.code(), 1, "{args:?}");
+        assert!(second.stderr().contains("another Ferry engine"), "{}", second.stderr());
+        assert_eq!(watch_json(&s, id)["status"], "watching", "{args:?} left the statuses alone");
+    }
+    wait_for(30, "the file uploaded by the first engine", || done_jobs(&s).len() == 1);
+    assert_eq!(s.jobs().len(), 1, "queued once, by the engine that holds the lock");
+    let _ = std::process::Command::new("kill").arg(first.id().to_string()).status();
+    assert!(first.wait().unwrap().success());
 }

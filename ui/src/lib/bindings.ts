@@ -513,7 +513,12 @@ export type WatchStatus = "starting" | "scanning" | "watching" |
 /**
  * The folder is gone (unmounted drive?); waiting for it to come back.
  */
-"missing" | "error" | "paused"
+"missing" | "error" | "paused" | 
+/**
+ * Enabled, but no Ferry engine serves it right now (`ferry run --until-idle` ended,
+ * the engine stopped): what changes meanwhile is caught up at the next start.
+ */
+"stopped"
 /**
  * A watch's status, notes, pending or queued count changed: list the watches again.
  */

@@ -63,11 +63,8 @@ impl Shared {
     /// Building reads the account's secrets from the keyring (a D-Bus call that may wait
     /// for an unlock prompt): that happens on the blocking pool and outside every lock.
     pub async fn handle(&self, account: &Account) -> Result<Arc<Handle>> {
-        // Rebuilt when the account changes (a corrected secret bumps its revision) or the
-        // retry settings do (the pacer holds them).
         let s = self.settings();
-        let fingerprint =
-            format!("{}#{}#{}/{}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms);
+        let fingerprint = Self::fingerprint(account, &s);
         if let Some(h) = self.cached(account.id, &fingerprint) {
             return Ok(h);
         }
@@ -88,6 +85,12 @@ impl Shared {
         let handle = Arc::new(Handle { provider, pacer });
         handles.insert(account.id, (fingerprint, handle.clone()));
         Ok(handle)
+    }
+
+    /// What a built provider depends on: it is rebuilt when the account changes (a
+    /// corrected secret bumps its revision) or the retry settings do (the pacer holds them).
+    fn fingerprint(account: &Account, s: &EngineSettings) -> String {
+        format!("{}#{}#{}/{}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms)
     }
 
     fn cached(&self, account_id: i64, fingerprint: &str) -> Option<Arc<Handle>> {
@@ -388,8 +391,8 @@ impl Engine {
     /// Test-only: use `provider` for `account`'s jobs (a provider that misbehaves on cue).
     #[cfg(test)]
     pub(crate) fn use_provider(&self, account: &Account, provider: Arc<dyn Provider>) {
-        let fingerprint = serde_json::to_string(account).unwrap_or_default();
         let s = self.sh.settings();
+        let fingerprint = Shared::fingerprint(account, &s);
         let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
         let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
         self.sh.handles.lock().unwrap().insert(account.id, (fingerprint, Arc::new(Handle { provider, pacer })));

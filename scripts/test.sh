@@ -42,3 +42,10 @@ say "end-to-end: the real app window under Xvfb"
 cargo build --workspace --features ferry/custom-protocol
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/
+
+say "Windows: cross-build for x86_64-pc-windows-gnu, headless tests under Wine"
+# The whole workspace (app with the window, engine, mocks), so the window's code is checked
+# and linked for Windows too; WebView2 is not in Wine, so only the headless CLI runs.
+cargo check --workspace --target x86_64-pc-windows-gnu --features ferry/custom-protocol
+cargo build --bin ferry --target x86_64-pc-windows-gnu --features ferry/custom-protocol
+tests/windows/run.sh target/x86_64-pc-windows-gnu/debug/ferry.exe target/debug/ferry-mock

@@ -192,6 +192,33 @@ ferry resume "${job:-0}" >/dev/null && ferry run --until-idle >/dev/null 2>&1 &&
   [ "$(sha1 "$tmp/disk/held/held.bin")" = "$(sha1 "$src/held.bin")" ] &&
   ok "released, resumed: uploaded byte-exact" || bad "the released file did not upload"
 
+say "6. a watched folder waits for a file another program holds open"
+w="$tmp/watched"
+mkdir -p "$w"
+random_file "$w/free.bin" 3000
+random_file "$w/held.bin" 5000
+touch -d '1 hour ago' "$w/free.bin" "$w/held.bin"  # settled by mtime: only the hold keeps it back
+rm -f "$tmp/release6"
+: >"$tmp/hold6.out"
+"$wine" "$tmp/hold.exe" "$(win "$w/held.bin")" "$(win "$tmp/release6")" >"$tmp/hold6.out" 2>&1 &
+holder=$!
+for _ in $(seq 100); do grep -q holding "$tmp/hold6.out" && break; sleep 0.1; done
+grep -q holding "$tmp/hold6.out" || bad "hold.exe did not take the watched file: $(cat "$tmp/hold6.out")"
+ferry watch add "$(win "$w")" --account disk --to watched --quiet-secs 1 >/dev/null || bad "watch add"
+"$wine" "$exe" --data-dir "$(win "$data")" run --until-idle >"$tmp/run6.out" 2>&1 &
+runner=$!
+queued_files() { ferry queue --json | python3 -c "import json,sys; print(' '.join(sorted(json.loads(l)['name'] for l in sys.stdin if l.strip() and 'watched' in json.loads(l)['file'])))"; }
+files=""
+for _ in $(seq 300); do files=$(queued_files 2>/dev/null); [ -n "$files" ] && break; sleep 0.2; done
+# The catch-up decided both files in one scan: the free one is queued, the held one waits.
+[ "$files" = "free.bin" ] && ok "the held file is not stable yet: only free.bin queued" || bad "queued from the watch while held: '$files'"
+touch "$tmp/release6"
+wait "$holder"
+wait "$runner" && ok "released: run --until-idle finished" || bad "run --until-idle after the release (see run6.out)"
+for f in free.bin held.bin; do
+  [ "$(sha1 "$w/$f")" = "$(sha1 "$tmp/disk/watched/$f" 2>/dev/null)" ] && ok "watch: $f uploaded byte-exact" || bad "watch: $f not uploaded byte-exact"
+done
+
 if [ $failed -gt 0 ]; then
   for f in "$tmp"/run*.out; do echo "--- $f"; tail -20 "$f"; done
 fi

@@ -310,15 +310,15 @@ impl WatchService {
             tracing::warn!(watch = a.watch.id, "cannot record the status: {e}");
         }
 
-        // Catch-up: files already settled (older than the quiet period) go now; the rest
-        // wait in the tracker like any new file.
+        // Catch-up: files already settled (older than the quiet period, and not held open by
+        // another program) go now; the rest wait in the tracker like any new file.
         let quiet = a.quiet();
         let mut ready = Vec::new();
         for (path, identity) in s.files {
             if a.records.get(&path).is_some_and(|r| r.identity == identity) {
                 continue;
             }
-            if age(&identity) >= quiet {
+            if age(&identity) >= quiet && !crate::platform::held_by_another_program(&path) {
                 ready.push((path, identity));
             } else {
                 a.tracker.insert(path, Candidate { identity, since: Instant::now() });

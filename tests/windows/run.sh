@@ -14,7 +14,7 @@ exe=$(realpath "${1:-target/x86_64-pc-windows-gnu/debug/ferry.exe}")
 mock_bin=$(realpath "${2:-target/debug/ferry-mock}")
 passed=0 failed=0
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-die() { echo "windows tests: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+die() { echo "windows tests: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 ok() { echo "ok   - $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL - $1"; failed=$((failed + 1)); }
 

@@ -117,6 +117,13 @@ for f in big.bin 文件.txt deep.bin empty; do
     ok "local: $f byte-exact" || bad "local: $f missing or different"
 done
 [ ! -e "$tmp/disk/in/box/.ferry-staging" ] && ok "local: no staging left" || bad "local: staging left behind"
+# A destination deeper than MAX_PATH: staging and the no-replace publish (MoveFileExW) there.
+long_to=$(printf 'destination-folder-with-a-long-name-%02d/' $(seq 1 8))
+long_dir="$tmp/disk/$long_to"
+[ ${#long_dir} -gt 260 ] || die "the long destination is too short to test long paths"
+ferry upload "$(win "$deep/deep.bin")" --account disk --to "${long_to%/}" >/dev/null && ferry run --until-idle >/dev/null 2>&1
+[ "$(sha1 "${long_dir}deep.bin" 2>/dev/null)" = "$(sha1 "$deep/deep.bin")" ] &&
+  ok "local: published into a folder ${#long_dir} characters long" || bad "local: upload into a folder longer than MAX_PATH"
 # The same name again: published beside it, never over it.
 ferry upload "$(win "$src/big.bin")" --account disk --to in/box >/dev/null && ferry run --until-idle >/dev/null 2>&1
 [ "$(sha1 "$tmp/disk/in/box/big (1).bin")" = "$(sha1 "$src/big.bin")" ] && ok "local: a second copy is \"big (1).bin\", the first untouched" ||
@@ -204,7 +211,10 @@ rm -f "$tmp/release6"
 holder=$!
 for _ in $(seq 100); do grep -q holding "$tmp/hold6.out" && break; sleep 0.1; done
 grep -q holding "$tmp/hold6.out" || bad "hold.exe did not take the watched file: $(cat "$tmp/hold6.out")"
-ferry watch add "$(win "$w")" --account disk --to watched --quiet-secs 1 >/dev/null || bad "watch add"
+archive="$tmp/archive"
+mkdir -p "$archive"
+echo "someone else's" >"$archive/free.bin"  # the move must never replace it
+ferry watch add "$(win "$w")" --account disk --to watched --quiet-secs 1 --after "move:$(win "$archive")" >/dev/null || bad "watch add"
 "$wine" "$exe" --data-dir "$(win "$data")" run --until-idle >"$tmp/run6.out" 2>&1 &
 runner=$!
 queued_files() { ferry queue --json | python3 -c "import json,sys; print(' '.join(sorted(json.loads(l)['name'] for l in sys.stdin if l.strip() and 'watched' in json.loads(l)['file'])))"; }
@@ -215,9 +225,11 @@ for _ in $(seq 300); do files=$(queued_files 2>/dev/null); [ -n "$files" ] && br
 touch "$tmp/release6"
 wait "$holder"
 wait "$runner" && ok "released: run --until-idle finished" || bad "run --until-idle after the release (see run6.out)"
-for f in free.bin held.bin; do
-  [ "$(sha1 "$w/$f")" = "$(sha1 "$tmp/disk/watched/$f" 2>/dev/null)" ] && ok "watch: $f uploaded byte-exact" || bad "watch: $f not uploaded byte-exact"
-done
+[ "$(sha1 "$w/free.bin")" = "$(sha1 "$tmp/disk/watched/free.bin" 2>/dev/null)" ] && ok "watch: free.bin uploaded byte-exact" || bad "watch: free.bin not uploaded byte-exact"
+[ "$(cat "$archive/free.bin")" = "someone else's" ] && [ -f "$w/free.bin" ] &&
+  ok "after-upload move: free.bin kept, the archive's own free.bin not replaced" || bad "after-upload move replaced a file or lost free.bin"
+[ "$(sha1 "$archive/held.bin" 2>/dev/null)" = "$(sha1 "$tmp/disk/watched/held.bin" 2>/dev/null)" ] && [ ! -e "$w/held.bin" ] &&
+  ok "after-upload move: held.bin uploaded byte-exact, then moved to the archive" || bad "watch: held.bin not uploaded and moved"
 
 if [ $failed -gt 0 ]; then
   for f in "$tmp"/run*.out; do echo "--- $f"; tail -20 "$f"; done

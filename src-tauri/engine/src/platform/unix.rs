@@ -45,7 +45,9 @@ pub fn path_from_bytes(b: Vec<u8>) -> PathBuf {
 /// on every unix filesystem that has links; then the old name goes.
 pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::hard_link(from, to)?;
-    std::fs::remove_file(from)
+    std::fs::remove_file(from).inspect_err(|_| {
+        let _ = std::fs::remove_file(to); // the old name stays: undo the new one
+    })
 }
 
 pub fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -11,6 +11,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file fonts-noto-cjk"
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
+# The Windows build: mingw links it, Wine runs its headless tests (tests/windows/run.sh).
+test_pkgs="$test_pkgs gcc-mingw-w64-x86-64 wine64"
 pkgs="$build_pkgs"
 [ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
 
@@ -50,6 +52,10 @@ npm_ci() {
 npm_ci ui
 if [ "$mode" = test ]; then
   npm_ci tests/e2e
+  if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+    say "adding the Rust target x86_64-pc-windows-gnu"
+    rustup target add x86_64-pc-windows-gnu
+  fi
   if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
     say "installing tauri-driver"
     cargo install tauri-driver --locked --version '^2' --quiet

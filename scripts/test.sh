@@ -42,3 +42,11 @@ say "end-to-end: the real app window under Xvfb"
 cargo build --workspace --features ferry/custom-protocol
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/
+
+say "Windows: cross-build for x86_64-pc-windows-gnu, headless tests under Wine"
+# The whole workspace (the app with its window, the engine, the mocks): a build is
+# `cargo check --workspace --target x86_64-pc-windows-gnu` plus code generation and linking,
+# in one pass instead of two (a separate check would add minutes). WebView2 is not in Wine:
+# the window must compile and link; only the headless CLI runs.
+cargo build --workspace --target x86_64-pc-windows-gnu --features ferry/custom-protocol
+tests/windows/run.sh target/x86_64-pc-windows-gnu/debug/ferry.exe target/debug/ferry-mock

@@ -147,7 +147,7 @@ async fn settle(sh: &Shared, id: i64, stop: Stop, cancel: &CancellationToken) ->
             wait = e.retry_after.filter(|d| e.temporary && *d > super::pacer::MAX_INLINE_WAIT);
             (e.kind, e.message, e.temporary)
         }
-        Stop::Source(e) => (e.kind(), e.to_string(), false),
+        Stop::Source(e) => (e.kind(), e.to_string(), e.is_temporary()),
         Stop::Engine(e) if is_storage_trouble(&e) => {
             // Ferry's own database, not the job: back soon, without using up an attempt.
             wait = Some(super::BACKOFF.1);

@@ -42,3 +42,7 @@ say "end-to-end: the real app window under Xvfb"
 cargo build --workspace --features ferry/custom-protocol
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/
+
+say "packages: the .deb installed, run and removed; the Windows installer"
+# After the E2E build: the bundler builds the same debug binary (same features), so it links only.
+tests/package.sh

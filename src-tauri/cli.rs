@@ -290,11 +290,7 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
     let watching = tokio::spawn(watches.run(stop.clone()));
     let stopper = engine.clone();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        ferry_engine::platform::stop_requested().await;
         stopper.shutdown();
     });
     let report = engine.run(false).await;

@@ -89,8 +89,14 @@ fn collect(path: &Path, dest: &str, account: &Account, jobs: &mut Vec<NewJob>, r
     if !meta.is_file() {
         return reject(report, path, "not a regular file");
     }
-    if let Err(e) = std::fs::File::open(path) {
-        return reject(report, path, format!("cannot read it: {e}"));
+    match std::fs::File::open(path) {
+        // Windows: held open without sharing, typically still being written. Queued: the
+        // upload tries again until that program lets go.
+        Err(e) if crate::platform::in_use(&e) => {
+            report.notes.push(format!("{}: in use by another program right now; it uploads once that program lets go of it", path.display()));
+        }
+        Err(e) => return reject(report, path, format!("cannot read it: {e}")),
+        Ok(_) => {}
     }
     let Some(raw) = path.file_name() else { return reject(report, path, "has no file name") };
     let name = match raw.to_str() {
@@ -101,7 +107,7 @@ fn collect(path: &Path, dest: &str, account: &Account, jobs: &mut Vec<NewJob>, r
             lossy
         }
     };
-    jobs.push(new_job(account.id, path, name, Identity::of(&meta), dest));
+    jobs.push(new_job(account.id, path, name, Identity::of(path, &meta), dest));
 }
 
 /// The job for one file (by its absolute path) at a known version.

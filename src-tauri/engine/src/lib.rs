@@ -9,6 +9,7 @@ pub mod error;
 mod ferry;
 pub mod hashing;
 pub mod paths;
+pub mod platform;
 pub mod providers;
 pub mod queue;
 pub mod source;

@@ -10,5 +10,5 @@ pub const APP_ID: &str = "app.ferry.uploader";
 pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
     explicit
         .or_else(|| std::env::var_os("FERRY_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(APP_ID))
+        .unwrap_or_else(|| crate::platform::app_data_root().join(APP_ID))
 }

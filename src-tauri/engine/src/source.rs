@@ -1,11 +1,13 @@
 //! The file a job uploads, and whether it is still the file that was queued.
 
-use std::os::unix::fs::MetadataExt;
+use std::fs::{File, Metadata};
 use std::path::Path;
 
 use crate::error::ErrorKind;
+use crate::platform;
 
-/// What identifies a file's version: size, modification time and inode.
+/// What identifies a file's version: size, modification time and its index on the volume
+/// (the inode on unix, the file index on Windows; see `platform`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
     pub size: u64,
@@ -14,8 +16,14 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn of(meta: &std::fs::Metadata) -> Identity {
-        Identity { size: meta.len(), mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), inode: Some(meta.ino()) }
+    /// The version `path` names now; `meta` is its (link-following) metadata.
+    pub fn of(path: &Path, meta: &Metadata) -> Identity {
+        Identity { size: meta.len(), mtime_ns: platform::mtime_ns(meta), inode: platform::file_index(path, meta) }
+    }
+
+    /// The version of an open file.
+    pub fn of_file(file: &File, meta: &Metadata) -> Identity {
+        Identity { size: meta.len(), mtime_ns: platform::mtime_ns(meta), inode: platform::file_index_of(file, meta) }
     }
 }
 
@@ -36,6 +44,9 @@ pub enum SourceError {
     Changed { path: String },
     #[error("cannot read {path}: {cause}")]
     Unreadable { path: String, cause: String },
+    /// Windows: another program has it open without sharing (still being written, often).
+    #[error("{path} is in use by another program, which does not let others read it: Ferry will try again; close that program if it stays that way")]
+    InUse { path: String },
 }
 
 impl SourceError {
@@ -43,13 +54,21 @@ impl SourceError {
         match self {
             SourceError::Vanished { .. } => ErrorKind::NotFound,
             SourceError::Changed { .. } => ErrorKind::Changed,
-            SourceError::Unreadable { .. } => ErrorKind::Io,
+            SourceError::Unreadable { .. } | SourceError::InUse { .. } => ErrorKind::Io,
         }
+    }
+
+    /// Worth trying again later without anyone doing anything.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, SourceError::InUse { .. })
     }
 
     pub fn unreadable(path: &Path, e: &std::io::Error) -> SourceError {
         if e.kind() == std::io::ErrorKind::NotFound {
             return SourceError::Vanished { path: path.display().to_string(), cause: e.to_string() };
+        }
+        if platform::in_use(e) {
+            return SourceError::InUse { path: path.display().to_string() };
         }
         SourceError::Unreadable { path: path.display().to_string(), cause: e.to_string() }
     }
@@ -58,7 +77,7 @@ impl SourceError {
 /// Checks that `path` is still the version that was queued.
 pub fn verify(path: &Path, expected: Identity) -> Result<(), SourceError> {
     let meta = std::fs::metadata(path).map_err(|e| SourceError::unreadable(path, &e))?;
-    if !expected.matches(&Identity::of(&meta)) {
+    if !expected.matches(&Identity::of(path, &meta)) {
         return Err(SourceError::Changed { path: path.display().to_string() });
     }
     Ok(())

@@ -3,7 +3,6 @@
 //! made durable before they are acknowledged; commit publishes the file atomically under a
 //! name that never overwrites another file.
 
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::ErrorKind;
+use crate::platform;
 
 pub struct Local {
     root: PathBuf,
@@ -80,8 +80,8 @@ impl Provider for Local {
     }
 
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
-        if job.name.contains('/') || job.name.is_empty() || job.name == "." || job.name == ".." {
-            return Err(ProviderError::new(ErrorKind::InvalidInput, format!("\"{}\" is not a valid file name", job.name)));
+        if let Some(problem) = platform::name_problem(job.name) {
+            return Err(ProviderError::new(ErrorKind::InvalidInput, format!("\"{}\" cannot be a file name here: it {problem}", job.name)));
         }
         let dir = dest_dir(&self.root, job.dest)?;
         let staging_dir = dir.join(STAGING_DIR);
@@ -117,7 +117,7 @@ impl Provider for Local {
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|e| ProviderError::io(&what, &e))?;
             let (f, off, len) = (file.clone(), at, chunk.len() as u64);
-            blocking(move || f.write_all_at(&chunk, off), &what).await?;
+            blocking(move || platform::write_all_at(&f, &chunk, off), &what).await?;
             at += len;
         }
         // Durable before acknowledged: the ledger may count this part only once it is on disk.
@@ -180,9 +180,10 @@ impl Provider for Local {
     }
 }
 
-/// Links the staging file under the first free name and removes the staging name. Returns
-/// `None` when there is no staging file and no published copy of it. Safe to call again
-/// after a crash at any point: a staging file that is already linked is recognised by inode.
+/// Moves the staging file to the first free name, never replacing a file (a no-replace
+/// rename: a hard link then unlink on unix, `MoveFileExW` on Windows). Returns `None` when
+/// there is no staging file and no published copy of it. Safe to call again after a crash at
+/// any point: a staging file already linked under a name is recognised by its file id.
 fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<PathBuf>> {
     let meta = match std::fs::metadata(staging) {
         Ok(m) => m,
@@ -192,15 +193,20 @@ fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<P
     if meta.len() != size {
         return Err(std::io::Error::other(format!("the staged file has {} bytes, expected {size}", meta.len())));
     }
-    std::fs::File::open(staging)?.sync_all()?;
+    // Windows flushes only through a handle that may write.
+    std::fs::OpenOptions::new().write(true).open(staging)?.sync_all()?;
+    let ours = platform::file_id(staging)?;
     let mut n = 0;
     let published = loop {
         let c = candidate(target, n);
-        match std::fs::metadata(&c) {
+        match platform::file_id(&c) {
             // Linked by an earlier commit that crashed before removing the staging name.
-            Ok(m) if m.ino() == meta.ino() && m.dev() == meta.dev() => break c,
+            Ok(id) if id == ours => {
+                std::fs::remove_file(staging)?;
+                break c;
+            }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::hard_link(staging, &c) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match platform::rename_no_replace(staging, &c) {
                 Ok(()) => break c,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
@@ -209,12 +215,11 @@ fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<P
         }
         n += 1;
     };
-    std::fs::remove_file(staging)?;
     if let Some(staging_dir) = staging.parent() {
         let _ = std::fs::remove_dir(staging_dir); // only succeeds when no other upload is staged there
     }
     if let Some(dir) = published.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
+        platform::sync_dir(dir)?;
     }
     Ok(Some(published))
 }

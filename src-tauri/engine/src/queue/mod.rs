@@ -5,7 +5,6 @@
 mod state;
 mod view;
 
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,6 +15,7 @@ pub use state::{JobState, PartState, Transition};
 pub use view::{JobView, PartView, QueueChanges};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::platform;
 use crate::providers::{Committed, PartReceipt, PartSpec};
 use crate::source::Identity;
 use crate::store::Store;
@@ -92,7 +92,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         id: r.get(0)?,
         account_id: r.get(1)?,
-        source: PathBuf::from(std::ffi::OsString::from_vec(r.get::<_, Vec<u8>>(2)?)),
+        source: platform::path_from_bytes(r.get::<_, Vec<u8>>(2)?),
         name: r.get(3)?,
         dest: r.get(4)?,
         size: r.get::<_, i64>(5)? as u64,
@@ -170,7 +170,7 @@ impl Queue {
             for j in jobs {
                 stmt.execute(params![
                     j.account_id,
-                    j.source.as_os_str().as_bytes(),
+                    platform::path_bytes(&j.source),
                     j.name,
                     j.dest,
                     j.size as i64,

@@ -1,6 +1,5 @@
 //! Read-only views of the queue, for `ferry queue` and the window.
 
-use std::os::unix::ffi::OsStringExt;
 
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -82,7 +81,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobView> {
     Ok(JobView {
         id: r.get(0)?,
         state: JobState::parse(&state).unwrap_or(JobState::Failed),
-        file: std::path::PathBuf::from(std::ffi::OsString::from_vec(r.get::<_, Vec<u8>>(2)?)).display().to_string(),
+        file: crate::platform::path_from_bytes(r.get::<_, Vec<u8>>(2)?).display().to_string(),
         name: r.get(3)?,
         account: r.get(4)?,
         dest: r.get(5)?,

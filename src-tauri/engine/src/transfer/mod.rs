@@ -278,7 +278,7 @@ impl Ferry {
             // Not a changed file, or one that is gone now: an ordinary retry says so clearly.
             return self.queue.resume(id);
         };
-        if let Some(session) = self.queue.restart_as(id, crate::source::Identity::of(&meta))? {
+        if let Some(session) = self.queue.restart_as(id, crate::source::Identity::of(&job.source, &meta))? {
             self.abort_session(id, job.account_id, &session).await;
         }
         Ok(())

@@ -2,7 +2,6 @@
 //! whole-file SHA-1 and, unless the part is already acknowledged, go to the uploaders.
 //! Runs on a blocking thread beside the async senders, so hashing and sending overlap.
 
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,6 +10,7 @@ use sha1::{Digest, Sha1};
 use tokio::sync::mpsc;
 
 use crate::hashing::hex;
+use crate::platform;
 use crate::providers::PartSpec;
 use crate::queue::{Part, PartState};
 use crate::source::{self, Identity, SourceError};
@@ -37,7 +37,7 @@ pub fn read_parts(
 ) -> Result<String, ReadError> {
     let file = std::fs::File::open(path).map_err(|e| SourceError::unreadable(path, &e))?;
     let meta = file.metadata().map_err(|e| SourceError::unreadable(path, &e))?;
-    if !identity.matches(&Identity::of(&meta)) {
+    if !identity.matches(&Identity::of_file(&file, &meta)) {
         return Err(SourceError::Changed { path: path.display().to_string() }.into());
     }
     let mut hasher = Sha1::new();
@@ -48,7 +48,7 @@ pub fn read_parts(
         // Before each part: is the path still the version that was queued?
         source::verify(path, identity)?;
         let mut buf = vec![0u8; part.spec.length as usize];
-        file.read_exact_at(&mut buf, part.spec.offset).map_err(|e| match e.kind() {
+        platform::read_exact_at(&file, &mut buf, part.spec.offset).map_err(|e| match e.kind() {
             std::io::ErrorKind::UnexpectedEof => SourceError::Changed { path: path.display().to_string() },
             _ => SourceError::unreadable(path, &e),
         })?;
@@ -72,7 +72,7 @@ pub fn hash_file(path: &Path, identity: Identity, stop: &AtomicBool) -> Result<S
             return Err(ReadError::Closed);
         }
         let want = buf.len().min((identity.size - at) as usize);
-        file.read_exact_at(&mut buf[..want], at).map_err(|e| SourceError::unreadable(path, &e))?;
+        platform::read_exact_at(&file, &mut buf[..want], at).map_err(|e| SourceError::unreadable(path, &e))?;
         hasher.update(&buf[..want]);
         at += want as u64;
     }

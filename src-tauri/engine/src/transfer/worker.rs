@@ -102,7 +102,7 @@ fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
             wait = e.retry_after.filter(|d| e.temporary && *d > super::pacer::MAX_INLINE_WAIT);
             (e.kind, e.message, e.temporary)
         }
-        Stop::Source(e) => (e.kind(), e.to_string(), false),
+        Stop::Source(e) => (e.kind(), e.to_string(), e.is_temporary()),
         Stop::Engine(e) => (e.kind(), e.to_string(), e.kind() == ErrorKind::KeyringUnavailable),
         Stop::Interrupted | Stop::Lost(_) => unreachable!("handled by the caller"),
     };

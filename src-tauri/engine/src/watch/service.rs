@@ -74,7 +74,7 @@ impl Active {
         }
         match std::fs::metadata(path) {
             Ok(m) if m.is_file() => {
-                let identity = Identity::of(&m);
+                let identity = Identity::of(path, &m);
                 let fresh = self.tracker.get(path).is_none_or(|c| c.identity != identity);
                 if fresh {
                     self.tracker.insert(path.to_path_buf(), Candidate { identity, since: Instant::now() });
@@ -409,7 +409,7 @@ fn after_upload(f: &Finished) -> std::io::Result<&'static str> {
     if f.job_state != "done" {
         return Ok("failed");
     }
-    let unchanged = std::fs::metadata(&f.path).is_ok_and(|m| f.identity.matches(&Identity::of(&m)));
+    let unchanged = std::fs::metadata(&f.path).is_ok_and(|m| f.identity.matches(&Identity::of(&f.path, &m)));
     match &f.after {
         AfterUpload::Keep => Ok("uploaded"),
         // A newer version, or no proof of what was sent: keep it.
@@ -425,11 +425,11 @@ fn after_upload(f: &Finished) -> std::io::Result<&'static str> {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            if std::fs::rename(&f.path, &target).is_err() {
-                // Another filesystem: copy, then remove the original.
-                std::fs::copy(&f.path, &target)?;
-                std::fs::remove_file(&f.path)?;
-            }
+            // Never over a file already there (a plain rename would replace it, silently).
+            crate::platform::move_no_replace(&f.path, &target).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => std::io::Error::new(e.kind(), format!("{} already exists: the file stays where it is", target.display())),
+                _ => e,
+            })?;
             tracing::info!(file = %f.path.display(), to = %target.display(), "moved after a confirmed upload");
             Ok("acted")
         }
@@ -445,21 +445,23 @@ async fn settle(a: &mut Active) -> Vec<(PathBuf, Identity)> {
     let paths: Vec<(PathBuf, Identity)> = a.tracker.iter().map(|(p, c)| (p.clone(), c.identity)).collect();
     let now = tokio::task::spawn_blocking(move || {
         paths.into_iter().map(|(p, _)| {
-            let id = std::fs::metadata(&p).ok().filter(|m| m.is_file()).map(|m| Identity::of(&m));
-            (p, id)
+            let id = std::fs::metadata(&p).ok().filter(|m| m.is_file()).map(|m| Identity::of(&p, &m));
+            // Still open for writing elsewhere (Windows): not stable yet, whatever its mtime says.
+            let busy = id.is_some() && crate::platform::held_by_another_program(&p);
+            (p, id, busy)
         }).collect::<Vec<_>>()
     })
     .await
     .unwrap_or_default();
     let mut ready = Vec::new();
-    for (path, current) in now {
+    for (path, current, busy) in now {
         match current {
             None => {
                 a.tracker.remove(&path);
             }
             Some(id) => {
                 let c = a.tracker.get_mut(&path).expect("tracked");
-                if c.identity != id {
+                if c.identity != id || busy {
                     // Still being written: the quiet period starts again.
                     c.identity = id;
                     c.since = Instant::now();
@@ -480,4 +482,43 @@ fn start_watcher(id: i64, dir: &Path, recursive: bool, tx: mpsc::UnboundedSender
     }, config)?;
     w.watch(dir, if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive })?;
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(watch_dir: &Path, path: &Path, to: &Path) -> Finished {
+        let meta = std::fs::metadata(path).unwrap();
+        Finished {
+            watch_id: 1,
+            watch_dir: watch_dir.to_path_buf(),
+            path: path.to_path_buf(),
+            identity: Identity::of(path, &meta),
+            job_state: "done".into(),
+            job_sha1: Some("sent".into()),
+            after: AfterUpload::Move(to.display().to_string()),
+        }
+    }
+
+    #[test]
+    fn moving_after_upload_never_replaces_a_file_already_there() {
+        let d = tempfile::tempdir().unwrap();
+        let (watched, archive) = (d.path().join("w"), d.path().join("archive"));
+        std::fs::create_dir_all(watched.join("sub")).unwrap();
+        std::fs::create_dir_all(archive.join("sub")).unwrap();
+        std::fs::write(watched.join("sub/a.txt"), b"new").unwrap();
+        std::fs::write(archive.join("sub/a.txt"), b"archived earlier").unwrap();
+        let f = finished(&watched, &watched.join("sub/a.txt"), &archive);
+        let err = after_upload(&f).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert!(err.to_string().contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(archive.join("sub/a.txt")).unwrap(), b"archived earlier");
+        assert_eq!(std::fs::read(watched.join("sub/a.txt")).unwrap(), b"new", "kept where it was");
+
+        std::fs::remove_file(archive.join("sub/a.txt")).unwrap();
+        assert_eq!(after_upload(&f).unwrap(), "acted");
+        assert_eq!(std::fs::read(archive.join("sub/a.txt")).unwrap(), b"new");
+        assert!(!watched.join("sub/a.txt").exists());
+    }
 }

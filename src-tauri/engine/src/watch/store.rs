@@ -1,7 +1,6 @@
 //! The watches and their file records in SQLite.
 
 use std::collections::HashMap;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,11 +40,11 @@ pub struct Watches {
 }
 
 fn bytes(p: &Path) -> &[u8] {
-    p.as_os_str().as_bytes()
+    crate::platform::path_bytes(p)
 }
 
 fn path(b: Vec<u8>) -> PathBuf {
-    PathBuf::from(std::ffi::OsString::from_vec(b))
+    crate::platform::path_from_bytes(b)
 }
 
 const COLUMNS: &str = "w.id, w.dir, w.recursive, w.account_id, COALESCE(a.name, '(removed account)'), w.dest, w.include, w.exclude,

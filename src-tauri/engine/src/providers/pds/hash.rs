@@ -6,7 +6,6 @@
 //! exists only at offsets that are multiples of 64: hence the 64-byte part sizes.
 
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -114,7 +113,7 @@ pub fn digests(path: &Path, size: u64, part_size: u64, stop: &AtomicBool) -> Res
         }
         let to_boundary = part_size - at % part_size;
         let want = (READ as u64).min(to_boundary).min(size - at) as usize;
-        file.read_exact_at(&mut buf[..want], at).map_err(HashError::Io)?;
+        crate::platform::read_exact_at(&file, &mut buf[..want], at).map_err(HashError::Io)?;
         at += want as u64;
         if at == size {
             let digest = state.finish(&buf[..want]);

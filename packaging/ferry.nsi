@@ -1,8 +1,9 @@
 ; Ferry's Windows installer, made by `scripts/package.sh --windows` with Debian's makensis.
 ; Our own script rather than the Tauri bundler's NSIS target, because that target downloads
 ; nsis_tauri_utils.dll from GitHub while it builds (README, "Install"); this one needs nothing
-; beyond NSIS itself. Defines passed by package.sh: VERSION, BINARY (ferry.exe), LOADER
-; (WebView2Loader.dll of the same build), ICON, OUTFILE.
+; beyond NSIS itself. Defines passed by package.sh: VERSION, STAGE (a folder with ferry.exe and
+; the WebView2Loader.dll of the same build), ICON, COMPRESSOR (lzma, or zlib for test builds),
+; OUTFILE.
 ;
 ; Installs for all users into Program Files: ferry.exe + WebView2Loader.dll, a Start-menu
 ; shortcut, an "Apps & features" entry with its uninstaller, and an App Paths entry (Win+R
@@ -10,7 +11,9 @@
 ; Silent: `Ferry_<version>_x64-setup.exe /S` and `uninstall.exe /S`.
 
 Unicode true
-SetCompressor /SOLID lzma
+; A 64-bit installer: Ferry is x64 only, and Wine's 64-bit loader can then run it in the tests.
+Target amd64-unicode
+SetCompressor /SOLID ${COMPRESSOR}
 
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
@@ -90,8 +93,8 @@ FunctionEnd
 
 Section "Ferry"
   SetOutPath "$INSTDIR"
-  File "/oname=ferry.exe" "${BINARY}"
-  File "/oname=WebView2Loader.dll" "${LOADER}"
+  File "${STAGE}\ferry.exe"
+  File "${STAGE}\WebView2Loader.dll"
   WriteUninstaller "$INSTDIR\uninstall.exe"
 
   CreateShortcut "$SMPROGRAMS\${PRODUCT}.lnk" "$INSTDIR\ferry.exe" "" "$INSTDIR\ferry.exe" 0

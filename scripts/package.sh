@@ -63,16 +63,20 @@ fi
 target=x86_64-pc-windows-gnu
 say "building ferry.exe ($profile) for $target"
 build_ui
-cargo build --target $target --features custom-protocol --bin ferry "${release_flag[@]}" >&2
+# The same command as the Windows tests in scripts/test.sh, so there it only links.
+cargo build --bin ferry --target $target --features ferry/custom-protocol "${release_flag[@]}" >&2
 out="target/$target/$profile"
 # On the gnu target wry loads WebView2Loader.dll at run time; webview2-com-sys's build script
-# puts it in its out dir. The newest one belongs to this build.
-loader=$(ls -t "$out"/build/webview2-com-sys-*/out/x64/WebView2Loader.dll 2>/dev/null | head -n 1)
-[ -n "$loader" ] || { echo "package.sh: WebView2Loader.dll not found under $out/build" >&2; exit 1; }
-mkdir -p "$out/bundle/nsis"
+# copies it beside the exe.
+[ -f "$out/WebView2Loader.dll" ] || { echo "package.sh: no WebView2Loader.dll in $out" >&2; exit 1; }
+stage="$out/bundle/nsis/stage"
+mkdir -p "$stage"
+# Without debug info: a debug exe is ~400 MB of it, which no Windows user can use.
+x86_64-w64-mingw32-strip -o "$stage/ferry.exe" "$out/ferry.exe"
+cp "$out/WebView2Loader.dll" "$stage/"
 setup="$out/bundle/nsis/Ferry_${version}_x64-setup.exe"
+compressor=lzma; [ $profile = debug ] && compressor=zlib  # tests: seconds, not a minute
 say "making the installer with makensis"
-makensis -V2 -NOCD \
-  -DVERSION="$version" -DBINARY="$out/ferry.exe" -DLOADER="$loader" \
-  -DICON=icons/icon.ico -DOUTFILE="$setup" packaging/ferry.nsi >&2
+makensis -V2 -NOCD -DVERSION="$version" -DSTAGE="$stage" -DICON=icons/icon.ico \
+  -DCOMPRESSOR=$compressor -DOUTFILE="$setup" packaging/ferry.nsi >&2
 echo "$PWD/$setup"

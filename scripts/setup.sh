@@ -13,6 +13,8 @@ run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
 package_test_pkgs="desktop-file-utils fakeroot"  # the .deb install test: validate the desktop entry; install without root
 windows_pkgs="nsis gcc-mingw-w64-x86-64"   # the Windows installer: makensis, and the cross linker
+# The Windows build: mingw links it, Wine runs its headless tests (tests/windows/run.sh).
+test_pkgs="$test_pkgs wine64"
 case $mode in
   run|package-deb) pkgs="$build_pkgs" ;;
   package-windows) pkgs="$build_pkgs $windows_pkgs" ;;

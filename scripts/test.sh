@@ -43,6 +43,14 @@ cargo build --workspace --features ferry/custom-protocol
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/
 
+say "Windows: cross-build for x86_64-pc-windows-gnu, headless tests under Wine"
+# The whole workspace (app with the window, engine, mocks), so the window's code is checked
+# and linked for Windows too; WebView2 is not in Wine, so only the headless CLI runs.
+cargo check --workspace --target x86_64-pc-windows-gnu --features ferry/custom-protocol
+cargo build --bin ferry --target x86_64-pc-windows-gnu --features ferry/custom-protocol
+tests/windows/run.sh target/x86_64-pc-windows-gnu/debug/ferry.exe target/debug/ferry-mock
+
 say "packages: the .deb installed, run and removed; the Windows installer"
-# After the E2E build: the bundler builds the same debug binary (same features), so it links only.
+# After the E2E and Windows builds: package.sh builds the same binaries (same commands), so
+# cargo has nothing to do; it adds the bundling and the installs.
 tests/package.sh

@@ -9,6 +9,7 @@
 ; shortcut, an "Apps & features" entry with its uninstaller, and an App Paths entry (Win+R
 ; "ferry"). The uninstaller keeps the user's data (queue, history, logs) and keyring entries.
 ; Silent: `Ferry_<version>_x64-setup.exe /S` and `uninstall.exe /S`.
+; WebView2: see InstallWebView2 below.
 
 Unicode true
 ; A 64-bit installer: Ferry is x64 only, and Wine's 64-bit loader can then run it in the tests.
@@ -18,6 +19,7 @@ SetCompressor /SOLID ${COMPRESSOR}
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
 !include "x64.nsh"
+!include "FileFunc.nsh"
 
 !define PRODUCT "Ferry"
 !define UNINST_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\Ferry"
@@ -55,8 +57,8 @@ VIAddVersionKey /LANG=0 "LegalCopyright" "MIT OR Apache-2.0"
 
 LangString NEEDS_X64 ${LANG_ENGLISH} "Ferry needs 64-bit Windows."
 LangString NEEDS_X64 ${LANG_SIMPCHINESE} "Ferry 需要 64 位 Windows。"
-LangString NEEDS_WEBVIEW2 ${LANG_ENGLISH} "Ferry's window needs the Microsoft Edge WebView2 Runtime, which this PC does not have (Windows 11 and updated Windows 10 include it). The ferry command line works without it.$\r$\n$\r$\nOpen Microsoft's download of the WebView2 Runtime now?"
-LangString NEEDS_WEBVIEW2 ${LANG_SIMPCHINESE} "Ferry 的窗口需要 Microsoft Edge WebView2 Runtime，本机没有安装（Windows 11 和已更新的 Windows 10 自带）。ferry 命令行不需要它。$\r$\n$\r$\n现在打开微软的 WebView2 Runtime 下载吗？"
+LangString NEEDS_WEBVIEW2 ${LANG_ENGLISH} "Ferry's window needs the Microsoft Edge WebView2 Runtime, which could not be installed (no connection to Microsoft?). The ferry command line works without it.$\r$\n$\r$\nOpen Microsoft's download of the WebView2 Runtime now?"
+LangString NEEDS_WEBVIEW2 ${LANG_SIMPCHINESE} "Ferry 的窗口需要 Microsoft Edge WebView2 Runtime，但未能安装（无法连接微软？）。ferry 命令行不需要它。$\r$\n$\r$\n现在打开微软的 WebView2 Runtime 下载吗？"
 
 Function .onInit
   ${IfNot} ${RunningX64}
@@ -91,6 +93,37 @@ Function HasWebView2
   Exch $0
 FunctionEnd
 
+; What the Tauri bundler's default WebView2 mode (downloadBootstrapper, silent) does: when the
+; runtime is missing, fetch Microsoft's bootstrapper (curl.exe is part of Windows 10 1803+) and
+; run it silently. If that fails, say so and offer Microsoft's download page (silent installs:
+; no). /NOWEBVIEW2 skips the step (the tests under Wine, which must not go online).
+Function InstallWebView2
+  Call HasWebView2
+  Pop $0
+  ${If} $0 == 1
+    Return
+  ${EndIf}
+  ${GetParameters} $1
+  ClearErrors
+  ${GetOptions} $1 "/NOWEBVIEW2" $2
+  ${IfNot} ${Errors}
+    Return
+  ${EndIf}
+  DetailPrint "Installing the Microsoft Edge WebView2 Runtime"
+  nsExec::ExecToLog '"$SYSDIR\curl.exe" -fsSL -o "$TEMP\MicrosoftEdgeWebview2Setup.exe" "${WEBVIEW2_DOWNLOAD}"'
+  Pop $0
+  ${If} $0 == 0
+    ExecWait '"$TEMP\MicrosoftEdgeWebview2Setup.exe" /silent /install'
+    Delete "$TEMP\MicrosoftEdgeWebview2Setup.exe"
+  ${EndIf}
+  Call HasWebView2
+  Pop $0
+  ${If} $0 == 0
+    MessageBox MB_YESNO|MB_ICONINFORMATION "$(NEEDS_WEBVIEW2)" /SD IDNO IDNO +2
+      ExecShell "open" "${WEBVIEW2_DOWNLOAD}"
+  ${EndIf}
+FunctionEnd
+
 Section "Ferry"
   SetOutPath "$INSTDIR"
   File "${STAGE}\ferry.exe"
@@ -111,14 +144,7 @@ Section "Ferry"
   WriteRegDWORD HKLM "${UNINST_KEY}" "NoModify" 1
   WriteRegDWORD HKLM "${UNINST_KEY}" "NoRepair" 1
 
-  ; No bootstrapper inside: Microsoft's is a download, and this installer is built offline.
-  ; Silent installs skip the question (the answer defaults to No).
-  Call HasWebView2
-  Pop $0
-  ${If} $0 == 0
-    MessageBox MB_YESNO|MB_ICONINFORMATION "$(NEEDS_WEBVIEW2)" /SD IDNO IDNO +2
-      ExecShell "open" "${WEBVIEW2_DOWNLOAD}"
-  ${EndIf}
+  Call InstallWebView2
 SectionEnd
 
 Section "Uninstall"

@@ -53,6 +53,7 @@ if [ $kind = deb ]; then
     --features custom-protocol --ci --no-binary-patching >&2
   deb="target/$profile/bundle/deb/Ferry_${version}_amd64.deb"
   [ -f "$deb" ] || { echo "package.sh: the bundler did not produce $deb" >&2; exit 1; }
+  rm -rf "${deb%.deb}"  # the bundler's staging copy of the package's files (400 MB when debug)
   echo "$PWD/$deb"
   exit 0
 fi

@@ -4,8 +4,8 @@
 # installed here, into a throw-away dpkg root), runs the installed `ferry` headless (version,
 # an account whose secret goes to the Secret Service, an upload checked byte for byte), checks
 # the desktop entry and the icons are where the desktop looks, removes the package and checks
-# it is gone. Then builds the Windows installer and checks what it is; with Wine present
-# (FERRY_WINE=1, set by the Windows tests), installs it silently and runs the installed ferry.exe.
+# it is gone. Then builds the Windows installer, installs it silently under Wine, runs the
+# installed ferry.exe, uninstalls it and checks it is gone.
 #
 # Usage: tests/package.sh    (scripts/test.sh runs it inside its private D-Bus + keyring session;
 #                             alone, it starts one of its own). Prints "N passed, N failed".
@@ -131,5 +131,49 @@ check "the binary is gone" test ! -e "$bin"
 check "the desktop entry is gone" test ! -e "$desktop"
 check "no ferry icon is left in hicolor" test -z "$(find "$root/usr/share/icons/hicolor" -name "$icon.png" 2>/dev/null)"
 [ -z "$root" ] && check "ferry is no longer on PATH" bash -c '! command -v ferry'
+
+# --- the Windows installer ----------------------------------------------------------------------
+setup=$(FERRY_PACKAGE_SKIP_SETUP=1 scripts/package.sh --windows --debug | tail -n 1)
+check "scripts/package.sh --windows --debug made an installer ($setup)" test -f "$setup"
+[ -f "$setup" ] || finish
+check "it is a 64-bit Windows program" bash -c 'file "$1" | grep -q "PE32+ executable (GUI) x86-64"' _ "$setup"
+check "  …that is an NSIS installer (its data header)" grep -a -q NullsoftInst "$setup"
+
+# Installed silently under Wine, in a throw-away prefix, as tests/windows/run.sh sets it up.
+wine=$(command -v wine64 || command -v wine || echo /usr/lib/wine/wine64)
+check "Wine is installed (scripts/setup.sh test installs wine64)" test -x "$wine"
+[ -x "$wine" ] || finish
+export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+export PATH="/usr/lib/wine:$PATH"
+trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
+"$wine" wineboot --init >/dev/null 2>&1; wineserver -w
+sys32="$WINEPREFIX/drive_c/windows/system32"
+[ -e "$sys32/bcryptprimitives.dll" ] || x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
+  tests/windows/bcryptprimitives.c tests/windows/bcryptprimitives.def -ladvapi32
+wineserver -p
+dir="$WINEPREFIX/drive_c/Program Files/Ferry"
+lnk="$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Ferry.lnk"
+uninst='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Ferry'
+# /NOWEBVIEW2: Wine has no WebView2, and the installer would try to fetch Microsoft's bootstrapper.
+check "the installer runs silently (/S)" "$wine" "$setup" /S /NOWEBVIEW2
+wineserver -w
+stage="$(dirname "$setup")/stage"
+check "ferry.exe is in Program Files\\Ferry, the exe that was built" cmp -s "$dir/ferry.exe" "$stage/ferry.exe"
+check "  …beside WebView2Loader.dll" cmp -s "$dir/WebView2Loader.dll" "$stage/WebView2Loader.dll"
+check "  …and uninstall.exe" test -f "$dir/uninstall.exe"
+check "the Start-menu shortcut is there" test -f "$lnk"
+check "Apps & features lists Ferry $version" bash -c \
+  '"$1" reg query "$2" /v DisplayVersion 2>/dev/null | grep -q "$3"' _ "$wine" "$uninst" "$version"
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+check "the installed ferry.exe --version prints ferry $version" \
+  test "$("$wine" "$dir/ferry.exe" --version 2>/dev/null | tr -d '\r')" = "ferry $version"
+mkdir -p "$tmp/windata"
+check "the installed ferry.exe account list runs on a new data dir (nothing yet)" bash -c \
+  'out=$("$1" "$2" --data-dir "$3" account list) && [ -z "$(tr -d "\r" <<<"$out")" ]' _ "$wine" "$dir/ferry.exe" "$(winpath "$tmp/windata")"
+check "the uninstaller runs silently (/S)" "$wine" "$dir/uninstall.exe" /S
+wineserver -w  # the NSIS uninstaller finishes from a copy of itself in %TEMP%
+check "Program Files\\Ferry is gone" test ! -e "$dir"
+check "the Start-menu shortcut is gone" test ! -e "$lnk"
+check "Apps & features no longer lists Ferry" bash -c '! "$1" reg query "$2" >/dev/null 2>&1' _ "$wine" "$uninst"
 
 finish

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Ferry's packages, installing what is missing first (scripts/setup.sh package).
+# Builds Ferry's packages, installing what the build needs first (scripts/setup.sh package-deb|-windows).
 #
 #   scripts/package.sh             release .deb  (the Tauri bundler from the @tauri-apps/cli npm package)
 #   scripts/package.sh --windows   release Windows installer (NSIS), cross-built for x86_64-pc-windows-gnu

@@ -148,15 +148,15 @@ export PATH="/usr/lib/wine:$PATH"
 trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
 "$wine" wineboot --init >/dev/null 2>&1; wineserver -w
 sys32="$WINEPREFIX/drive_c/windows/system32"
-[ -e "$sys32/bcryptprimitives.dll" ] || x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
+[ -e "$sys32/bcryptprimitives.dll" ] || check "Wine 8.0 lacks bcryptprimitives.dll: the test-only stand-in builds" \
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$sys32/bcryptprimitives.dll" \
   tests/windows/bcryptprimitives.c tests/windows/bcryptprimitives.def -ladvapi32
-wineserver -p
 dir="$WINEPREFIX/drive_c/Program Files/Ferry"
 lnk="$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Ferry.lnk"
 uninst='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Ferry'
 # /NOWEBVIEW2: Wine has no WebView2, and the installer would try to fetch Microsoft's bootstrapper.
 check "the installer runs silently (/S)" "$wine" "$setup" /S /NOWEBVIEW2
-wineserver -w
+wineserver -w  # until every Wine process of the prefix has ended
 stage="$(dirname "$setup")/stage"
 check "ferry.exe is in Program Files\\Ferry, the exe that was built" cmp -s "$dir/ferry.exe" "$stage/ferry.exe"
 check "  …beside WebView2Loader.dll" cmp -s "$dir/WebView2Loader.dll" "$stage/WebView2Loader.dll"

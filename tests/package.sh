@@ -34,7 +34,13 @@ finish() {
   exit $?
 }
 tmp=$(mktemp -d /tmp/ferry-pkg.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+real_install="" wine_prefix=""
+cleanup() { # never leave the package installed on this machine, nor a Wine server running
+  [ -n "$real_install" ] && dpkg-query -W -f='${Status}' ferry 2>/dev/null | grep -q 'ok installed' && dpkg -r ferry >/dev/null
+  [ -n "$wine_prefix" ] && WINEPREFIX="$wine_prefix" wineserver -k 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 version=$(node -p 'require("./tauri.conf.json").version')
 
 # --- the .deb ---------------------------------------------------------------------------------
@@ -68,7 +74,7 @@ check "every shared library ferry links ($(wc -w <<<"$libs")) comes with a decla
 
 # FERRY_PACKAGE_TEST_ROOT=throwaway uses the throw-away root even as root.
 if [ "$(id -u)" -eq 0 ] && [ "${FERRY_PACKAGE_TEST_ROOT:-}" != throwaway ] && ! dpkg-query -W -f='${Status}' ferry 2>/dev/null | grep -q 'ok installed'; then
-  root="" dpkg_cmd=(dpkg)
+  root="" dpkg_cmd=(dpkg) real_install=1
   echo "installing with the system's dpkg (root)"
 else
   root="$tmp/root"
@@ -145,7 +151,7 @@ check "Wine is installed (scripts/setup.sh test installs wine64)" test -x "$wine
 [ -x "$wine" ] || finish
 export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 export PATH="/usr/lib/wine:$PATH"
-trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
+wine_prefix=$WINEPREFIX
 "$wine" wineboot --init >/dev/null 2>&1; wineserver -w
 sys32="$WINEPREFIX/drive_c/windows/system32"
 [ -e "$sys32/bcryptprimitives.dll" ] || check "Wine 8.0 lacks bcryptprimitives.dll: the test-only stand-in builds" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ferry needs on Debian/Ubuntu and is missing: system packages (apt, with sudo
 # when not root), npm packages (npm ci) and, for tests, tauri-driver. Safe to run again.
-# Usage: scripts/setup.sh [run|test]
+# Usage: scripts/setup.sh [run|test|package-deb|package-windows]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -11,10 +11,16 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file fonts-noto-cjk"
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
+package_test_pkgs="desktop-file-utils fakeroot"  # the .deb install test: validate the desktop entry; install without root
+windows_pkgs="nsis gcc-mingw-w64-x86-64"   # the Windows installer: makensis, and the cross linker
 # The Windows build: mingw links it, Wine runs its headless tests (tests/windows/run.sh).
-test_pkgs="$test_pkgs gcc-mingw-w64-x86-64 wine64"
-pkgs="$build_pkgs"
-[ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
+test_pkgs="$test_pkgs wine64"
+case $mode in
+  run|package-deb) pkgs="$build_pkgs" ;;
+  package-windows) pkgs="$build_pkgs $windows_pkgs" ;;
+  test) pkgs="$build_pkgs $run_pkgs $test_pkgs $package_test_pkgs $windows_pkgs" ;;
+  *) echo "usage: scripts/setup.sh [run|test|package-deb|package-windows]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in $pkgs; do
@@ -50,12 +56,14 @@ npm_ci() {
   fi
 }
 npm_ci ui
-if [ "$mode" = test ]; then
-  npm_ci tests/e2e
-  if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
-    say "adding the Rust target x86_64-pc-windows-gnu"
+if [ "$mode" = test ] || [ "$mode" = package-windows ]; then
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    say "installing the Rust standard library for x86_64-pc-windows-gnu"
     rustup target add x86_64-pc-windows-gnu
   fi
+fi
+if [ "$mode" = test ]; then
+  npm_ci tests/e2e
   if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
     say "installing tauri-driver"
     cargo install tauri-driver --locked --version '^2' --quiet

@@ -50,3 +50,8 @@ say "Windows: cross-build for x86_64-pc-windows-gnu, headless tests under Wine"
 # the window must compile and link; only the headless CLI runs.
 cargo build --workspace --target x86_64-pc-windows-gnu --features ferry/custom-protocol
 tests/windows/run.sh target/x86_64-pc-windows-gnu/debug/ferry.exe target/debug/ferry-mock
+
+say "packages: the .deb installed, run and removed; the Windows installer"
+# After the E2E and Windows builds: package.sh builds the same binaries (same commands), so
+# cargo has nothing to do; it adds the bundling and the installs.
+tests/package.sh

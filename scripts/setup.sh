@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ferry needs on Debian/Ubuntu and is missing: system packages (apt, with sudo
 # when not root), npm packages (npm ci) and, for tests, tauri-driver. Safe to run again.
-# Usage: scripts/setup.sh [run|test]
+# Usage: scripts/setup.sh [run|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -12,7 +12,9 @@ build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev buil
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
 pkgs="$build_pkgs"
+bench_pkgs="rclone time"  # scripts/bench.sh: rclone copy is a baseline; /usr/bin/time measures RSS + CPU
 [ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
+[ "$mode" = bench ] && pkgs="$pkgs $run_pkgs $bench_pkgs"
 
 missing=()
 for p in $pkgs; do

@@ -45,7 +45,10 @@ export FERRY_BENCH_FILES="$FERRY_BENCH_TREE_FILES" # the watch benchmark's name 
 # ---- outside: set up, build, then run the rest again inside a private D-Bus session ----------
 if [ -z "${FERRY_BENCH_INSIDE:-}" ]; then
   scripts/setup.sh bench >/dev/null
-  npm --prefix ui run build >/dev/null
+  # The release binary embeds ui/dist (a rebuilt dist rebuilds the app crate: --quick reuses it).
+  if [ "$quick" = 0 ] || [ ! -f ui/dist/index.html ]; then
+    npm --prefix ui run build >/tmp/ferry-bench-ui.log 2>&1 || { cat /tmp/ferry-bench-ui.log >&2; exit 1; }
+  fi
   # One feature set for the app crate (as scripts/test.sh), so nothing is built twice.
   cargo build "${cargo_profile[@]}" --features ferry/custom-protocol -p ferry -p ferry-mock-providers --bins
   cargo "${bench_cmd[@]}" -p ferry-engine --bench upload --bench watch --no-run
@@ -127,12 +130,12 @@ split_tree() {
 }
 
 many_files() {
-  local count=$1 size=$2 label=$3 src="$tmp/src-$3" t secs rclone_fps cp_fps account d fps n
+  local count=$1 size=$2 tag=$3 label=$4 src="$tmp/src-$3" t secs rclone_fps cp_fps account d fps n
   say "Section 4: $label in 10 folders, files per second (upload + run --until-idle, fresh data dir)"
   split_tree "$src" "$count" "$size"
   sync
   rm -rf "$tmp/rclone-out"
-  t=$(now); RCLONE_CONFIG="$tmp/rclone.conf" rclone copy "$src" "$tmp/rclone-out"; secs=$(since "$t")
+  t=$(now); RCLONE_CONFIG="$tmp/rclone.conf" rclone copy -q "$src" "$tmp/rclone-out"; secs=$(since "$t")
   rclone_fps=$(calc %.0f "$count / $secs")
   [ "$(find "$tmp/rclone-out" -type f | wc -l)" = "$count" ] || { echo "rclone copied the wrong number of files" >&2; exit 1; }
   rm -rf "$tmp/cp-out"
@@ -140,7 +143,7 @@ many_files() {
   cp_fps=$(calc %.0f "$count / $secs")
   rm -rf "$tmp/rclone-out" "$tmp/cp-out"
   for account in disk ost; do
-    d=$(new_ferry "$label-$account")
+    d=$(new_ferry "$tag-$account")
     mock_reset
     t=$(now)
     "$bin/ferry" --data-dir "$d" upload "$src" --account "$account" >/dev/null 2>>"$log"
@@ -150,7 +153,7 @@ many_files() {
     [ "$n" = "$count" ] || { echo "ferry: $n of $count jobs done ($label → $account)" >&2; exit 1; }
     fps=$(calc %.0f "$count / $secs")
     if [ "$account" = disk ]; then
-      [ "$(find "$tmp/dest-$label-$account" -type f | wc -l)" = "$count" ] || { echo "local destination lacks files" >&2; exit 1; }
+      [ "$(find "$tmp/dest-$tag-$account" -type f | wc -l)" = "$count" ] || { echo "local destination lacks files" >&2; exit 1; }
       row 4 "$label → local vs rclone copy" "$fps files/s" "$rclone_fps files/s" "$(calc %.2f "$fps / $rclone_fps")" "≥ 1.00"
       row 4 "$label → local vs cp -r + sync" "$fps files/s" "$cp_fps files/s" "$(calc %.2f "$fps / $cp_fps")" "-"
     elif [ "$size" -le 16384 ]; then
@@ -158,13 +161,13 @@ many_files() {
     else
       row 4 "$label → iFlytek mock (one-shot) vs rclone → local" "$fps files/s" "$rclone_fps files/s" "$(calc %.2f "$fps / $rclone_fps")" "-"
     fi
-    rm -rf "$d" "$tmp/dest-$label-$account"
+    rm -rf "$d" "$tmp/dest-$tag-$account"
   done
   rm -rf "$src"
   mock_reset
 }
-many_files "$FERRY_BENCH_SMALL_FILES" 16384 "${FERRY_BENCH_SMALL_FILES}×16KiB"
-many_files "$FERRY_BENCH_MEDIUM_FILES" 1048576 "${FERRY_BENCH_MEDIUM_FILES}×1MiB"
+many_files "$FERRY_BENCH_SMALL_FILES" 16384 small "${FERRY_BENCH_SMALL_FILES} × 16 KiB"
+many_files "$FERRY_BENCH_MEDIUM_FILES" 1048576 medium "${FERRY_BENCH_MEDIUM_FILES} × 1 MiB"
 
 # ---- 5 + 6. memory and CPU of `ferry run` on one big file ----------------------------------
 # Parts in flight × part size, from the engine's defaults (parts_per_file 4, part_size 8 MiB)
@@ -235,6 +238,7 @@ cargo "${bench_cmd[@]}" -p ferry-engine --bench watch
 # ---- the table -------------------------------------------------------------------------------
 say "Ferry vs the same work, $(date -u +%Y-%m-%d), $profile build, $cores cores, $(uname -sr)"
 echo "ratio = Ferry ÷ baseline; sizes: ${FERRY_BENCH_SIZE_MIB} MiB (1–3), ${FERRY_BENCH_BIG_MIB} MiB (5–6)"
-sort -s -t$'\t' -k1,1n "$rows" | awk -F'\t' '
-  BEGIN { printf "%-3s %-62s %15s %24s %7s %7s\n", "#", "what", "Ferry", "baseline", "ratio", "target" }
-  { printf "%-3s %-62s %15s %24s %7s %7s\n", $1, $2, $3, $4, $5, $6 }'
+{
+  printf '#\twhat\tFerry\tbaseline\tratio\ttarget\n'
+  sort -s -t$'\t' -k1,1n "$rows"
+} | column -t -s $'\t' -R 3,4,5

@@ -12,7 +12,7 @@ build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev buil
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
 pkgs="$build_pkgs"
-bench_pkgs="rclone time"  # scripts/bench.sh: rclone copy is a baseline; /usr/bin/time measures RSS + CPU
+bench_pkgs="rclone time bsdextrautils"  # bench.sh: rclone copy is a baseline; /usr/bin/time measures RSS + CPU; column
 [ "$mode" = test ] && pkgs="$pkgs $run_pkgs $test_pkgs"
 [ "$mode" = bench ] && pkgs="$pkgs $run_pkgs $bench_pkgs"
 

@@ -231,7 +231,7 @@ fn pds_ferry(
     dir: &Path,
     mode: &str,
     shaping: &[FaultAction],
-) -> (f64, u32) {
+) -> (f64, u64) {
     let data_dir = dir.join(format!("pds-{mode}"));
     let mock = mock_rt.block_on(PdsMock::start(PdsConfig { data_dir: Some(data_dir.clone()), ..PdsConfig::default() }));
     for action in shaping {

@@ -445,6 +445,16 @@ mod tests {
         assert_eq!(f.decide("/b").bandwidth, Some(5_000));
     }
 
+    #[tokio::test]
+    async fn a_throttled_body_keeps_every_byte_in_order() {
+        use http_body_util::BodyExt;
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..64u8).map(|i| Ok(vec![i; 1000 + i as usize])).collect();
+        let expected: Vec<u8> = chunks.iter().flat_map(|c| c.as_ref().unwrap().clone()).collect();
+        let body = throttled(Body::from_stream(futures_util::stream::iter(chunks)), 1 << 30);
+        let got = body.collect().await.unwrap().to_bytes();
+        assert_eq!(got.as_ref(), expected.as_slice());
+    }
+
     #[test]
     fn next_n_fires_then_stops() {
         let f = Faults::new();

@@ -20,6 +20,8 @@
 #   FERRY_BENCH_MEDIUM_FILES (200)   1 MiB files of section 4
 #   FERRY_BENCH_TREE_FILES (100000)  files of section 7 (and the watch benchmark)
 #   FERRY_BENCH_RUN_SECS (5)         how long `ferry run` works the 100,000 jobs for its RSS
+#   FERRY_BENCH_LINK_MIB (256), FERRY_BENCH_LATENCY_MS (40), FERRY_BENCH_LINK_MIBPS (16)
+#                                    section 3's file and link (per connection)
 #   FERRY_BENCH_DIR                  where the temp dir goes (default /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ferry needs on Debian/Ubuntu and is missing: system packages (apt, with sudo
 # when not root), npm packages (npm ci) and, for tests, tauri-driver. Safe to run again.
-# Usage: scripts/setup.sh [run|test|package-deb|package-windows]
+# Usage: scripts/setup.sh [run|test|bench|package-deb|package-windows]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -13,13 +13,15 @@ run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
 test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3"  # python3: the E2E 100k-job fixture
 package_test_pkgs="desktop-file-utils fakeroot"  # the .deb install test: validate the desktop entry; install without root
 windows_pkgs="nsis gcc-mingw-w64-x86-64"   # the Windows installer: makensis, and the cross linker
+bench_pkgs="rclone time bsdextrautils"  # bench.sh: rclone copy is a baseline; /usr/bin/time measures RSS + CPU; column
 # The Windows build: mingw links it, Wine runs its headless tests (tests/windows/run.sh).
 test_pkgs="$test_pkgs wine64"
 case $mode in
   run|package-deb) pkgs="$build_pkgs" ;;
   package-windows) pkgs="$build_pkgs $windows_pkgs" ;;
   test) pkgs="$build_pkgs $run_pkgs $test_pkgs $package_test_pkgs $windows_pkgs" ;;
-  *) echo "usage: scripts/setup.sh [run|test|package-deb|package-windows]" >&2; exit 2 ;;
+  bench) pkgs="$build_pkgs $run_pkgs $bench_pkgs" ;;
+  *) echo "usage: scripts/setup.sh [run|test|bench|package-deb|package-windows]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -3,8 +3,9 @@
 //! A [`Faults`] handle holds an ordered list of [`FaultRule`]s. Each request to a faultable
 //! path (provider endpoints and the sink, never the `/__mock/*` control routes) is matched
 //! against the rules in order; each matching rule counts it (`seen`) and its [`Trigger`] decides
-//! whether it fires. `Delay` rules add up and never stop evaluation; the first other rule that
-//! fires decides the request's fate, and the rules after it are not evaluated for that request.
+//! whether it fires. `Delay` rules add up and `Bandwidth` rules cap the request body (the lowest
+//! cap wins); neither stops evaluation. The first other rule that fires decides the request's
+//! fate, and the rules after it are not evaluated for that request.
 //!
 //! Over HTTP the same rules are JSON, e.g.
 //! `[{"path":"/file/mpupload/upload","action":{"kind":"http_status","status":503},"trigger":{"mode":"next","n":2}}]`.
@@ -48,6 +49,9 @@ pub enum FaultAction {
     },
     /// Wait `ms` before handling the request (a client that gives up meanwhile leaves no trace).
     Delay { ms: u64 },
+    /// Read the request body at most `bytes_per_sec` (a slow link; HTTP/1.1 carries one
+    /// request at a time, so this caps each connection). With `Delay`, a link with latency.
+    Bandwidth { bytes_per_sec: u64 },
 }
 
 fn one_second() -> u64 {
@@ -136,6 +140,9 @@ impl FaultRule {
             FaultAction::HttpStatus { status } if StatusCode::from_u16(*status).is_err() => {
                 return Err(format!("invalid HTTP status {status}"));
             }
+            FaultAction::Bandwidth { bytes_per_sec: 0 } => {
+                return Err("bandwidth needs bytes_per_sec >= 1".into());
+            }
             _ => {}
         }
         match &self.trigger {
@@ -215,6 +222,8 @@ impl ActiveRule {
 #[derive(Debug, Default)]
 struct Decision {
     delay: Duration,
+    /// Lowest `Bandwidth` cap that fired, bytes per second.
+    bandwidth: Option<u64>,
     action: Option<FaultAction>,
 }
 
@@ -283,11 +292,15 @@ impl Faults {
                 if rule.evaluate() {
                     decision.delay += Duration::from_millis(ms);
                 }
+            } else if let FaultAction::Bandwidth { bytes_per_sec } = rule.rule.action {
+                if rule.evaluate() {
+                    decision.bandwidth = Some(decision.bandwidth.map_or(bytes_per_sec, |b| b.min(bytes_per_sec)));
+                }
             } else if decision.action.is_none() && rule.evaluate() {
                 decision.action = Some(rule.rule.action.clone());
             }
         }
-        if decision.action.is_some() || !decision.delay.is_zero() {
+        if decision.action.is_some() || !decision.delay.is_zero() || decision.bandwidth.is_some() {
             self.fired_total.fetch_add(1, Ordering::Relaxed);
         }
         decision
@@ -321,11 +334,16 @@ async fn apply(State(state): State<FaultLayerState>, req: Request, next: Next) -
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
+    let req = match decision.bandwidth {
+        Some(rate) => req.map(|b| throttled(b, rate)),
+        None => req,
+    };
     let Some(action) = decision.action else {
         return next.run(req).await;
     };
     match action {
-        FaultAction::Delay { .. } => next.run(req).await, // never chosen as the action
+        // Never chosen as the action.
+        FaultAction::Delay { .. } | FaultAction::Bandwidth { .. } => next.run(req).await,
         FaultAction::DropMidBody { after_bytes } => drop_mid_body(req, after_bytes).await,
         FaultAction::HttpStatus { status } => {
             body::drain(req.into_body()).await;
@@ -349,6 +367,23 @@ async fn apply(State(state): State<FaultLayerState>, req: Request, next: Next) -
             resp
         }
     }
+}
+
+/// `body`, delivered no faster than `rate` bytes per second since its first byte was asked for.
+fn throttled(body: Body, rate: u64) -> Body {
+    use futures_util::StreamExt;
+    let start = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    Body::from_stream(body.into_data_stream().then(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            sent += bytes.len() as u64;
+        }
+        let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+        async move {
+            tokio::time::sleep_until(due).await;
+            chunk
+        }
+    }))
 }
 
 async fn drop_mid_body(req: Request, after_bytes: u64) -> Response {
@@ -396,6 +431,28 @@ mod tests {
         (0..n)
             .map(|_| faults.decide(path).action.is_some())
             .collect()
+    }
+
+    #[test]
+    fn bandwidth_caps_add_up_to_the_lowest_and_never_decide_the_fate() {
+        let f = Faults::new();
+        assert!(f.push(FaultRule::anywhere(FaultAction::Bandwidth { bytes_per_sec: 0 })).is_err());
+        f.push(FaultRule::anywhere(FaultAction::Bandwidth { bytes_per_sec: 5_000 })).unwrap();
+        f.push(FaultRule::on("/a", FaultAction::Bandwidth { bytes_per_sec: 2_000 })).unwrap();
+        f.push(FaultRule::on("/a", FaultAction::Delay { ms: 40 })).unwrap();
+        let a = f.decide("/a");
+        assert_eq!((a.bandwidth, a.delay, a.action), (Some(2_000), Duration::from_millis(40), None));
+        assert_eq!(f.decide("/b").bandwidth, Some(5_000));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_body_keeps_every_byte_in_order() {
+        use http_body_util::BodyExt;
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..64u8).map(|i| Ok(vec![i; 1000 + i as usize])).collect();
+        let expected: Vec<u8> = chunks.iter().flat_map(|c| c.as_ref().unwrap().clone()).collect();
+        let body = throttled(Body::from_stream(futures_util::stream::iter(chunks)), 1 << 30);
+        let got = body.collect().await.unwrap().to_bytes();
+        assert_eq!(got.as_ref(), expected.as_slice());
     }
 
     #[test]

@@ -646,3 +646,30 @@ fn each_conflict_setting_does_what_it_names_when_the_name_is_taken() {
     assert_ne!(*over_sha, first_sha);
     assert_eq!(files.len(), 2, "same.bin and same(1).bin");
 }
+
+/// Issue #13: a gateway serving DingTalk under a path: the token and every call keep it.
+#[test]
+fn an_endpoint_with_a_path_prefix_serves_the_token_and_every_call() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig { path_prefix: "some/prefix".into(), ..DingtalkConfig::default() });
+    assert!(dt.mock.base_url().ends_with("/some/prefix"));
+    add_dingtalk(&s, "gw", &dt, &[]);
+    let ok = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(ok.contains("reachable"), "{ok}");
+    s.config("part_size", &(100 * KIB).to_string());
+    let small = files(&s.dir.path().join("src"), &[0, 1, 300 * KIB + 1], 1313);
+    let ids = s.upload(&paths(&small), "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (path, sha1)) in ids.iter().zip(&small) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(dt.sha1_of(j), *sha1, "{} byte-exact", path.display());
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], 4);
+    assert_one_file_per_job(&dt, &small);
+    let st = dt.stats();
+    assert!(st.upload_info_queries > 0 && st.part_info_queries > 0, "{st:?}");
+    assert_eq!(st.intranet_preferred, 0, "every upload and part-info query sent preferIntranet: false");
+}

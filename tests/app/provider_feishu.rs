@@ -514,3 +514,27 @@ fn documents_take_files_through_the_media_apis() {
     assert_eq!(st.requests_by_endpoint.get(feishu::MEDIAS_PART), Some(&blocks(21 * MIB)));
     assert_eq!(st.requests_by_endpoint.get(feishu::FILES_UPLOAD_ALL), None, "nothing went to Drive folders");
 }
+
+/// Issue #13: a gateway serving Feishu under a path: the token and every call keep it.
+#[test]
+fn an_endpoint_with_a_path_prefix_serves_the_token_and_every_call() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig { path_prefix: "/some/prefix".into(), ..FeishuConfig::default() });
+    assert!(fs.mock.base_url().ends_with("/some/prefix"));
+    add_feishu(&s, "gw", &fs, &[]);
+    let out = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(out.contains("reachable"), "{out}");
+    let sizes = [0, 1, 20 * MIB + 1];
+    let files = files(&s.dir.path().join("src"), &sizes, 1313);
+    let ids = s.upload(&paths(&files), "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for ((id, (_, sha1)), size) in ids.iter().zip(&files).zip(sizes) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(fs.sha1_of(j), *sha1, "{size} B byte-exact");
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], blocks(20 * MIB + 1));
+    assert_eq!(fs.mock.objects().len(), 3, "one file per job");
+}

@@ -6,6 +6,7 @@
 //! [`Limits`], and every failure is a classified [`ProviderError`].
 
 mod body;
+pub mod client;
 pub mod dingtalk;
 mod error;
 pub mod feishu;

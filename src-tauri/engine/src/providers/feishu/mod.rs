@@ -18,17 +18,18 @@ mod api;
 mod budget;
 mod errors;
 mod target;
-mod token;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::{ErrorKind, Result};
+use super::client::form::file_part;
+use super::client::Endpoint;
 use api::{Api, Call, Payload};
 use target::{Destination, Family, Target};
 
@@ -82,14 +83,6 @@ fn text(data: &Value, field: &str, what: &str) -> ProviderResult<String> {
     }
 }
 
-fn file_part(body: PartBody, file_name: String) -> Part {
-    let len = body.len();
-    Part::stream_with_length(body.into_reqwest(), len)
-        .file_name(file_name)
-        .mime_str("application/octet-stream")
-        .expect("a static MIME type parses")
-}
-
 /// The block `seq` covers `[seq × block_size, min((seq + 1) × block_size, size))`.
 fn block_len(seq: u64, block_size: u64, size: u64) -> u64 {
     block_size.min(size.saturating_sub(seq * block_size))
@@ -129,8 +122,7 @@ fn check_block(part: PartSpec, block_size: u64, block_num: u64, size: u64) -> Pr
 impl Feishu {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        let base =
-            url::Url::parse(&endpoint).map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
+        let endpoint = Endpoint::parse(&endpoint)?;
         let destination = Destination {
             parent_type: ctx.account.setting("parent_type").unwrap_or(target::EXPLORER).to_owned(),
             parent_node: ctx.setting("parent_node").to_owned(),
@@ -143,13 +135,13 @@ impl Feishu {
         };
         let app_id = ctx.setting("app_id").to_owned();
         // Feishu counts calls per app: one file per endpoint and app in the data dir.
-        let key: String = format!("{}-{app_id}", base.host_str().unwrap_or_default())
+        let key: String = format!("{}-{app_id}", endpoint.host())
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
             .collect();
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
-        let api = Api::new(ctx.http.clone(), base, app_id, ctx.secret("app_secret")?, budget);
+        let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
         Ok(Feishu { api, destination })
     }
 

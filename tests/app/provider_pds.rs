@@ -810,3 +810,27 @@ fn resume_pages_past_100_stored_parts_with_opaque_markers_and_resends_none() {
     assert!(st.part_bytes_received <= size + part, "at most the one part in flight went twice: {st:?}");
     assert_eq!((st.completes_ok, pds.available().len()), (1, 1));
 }
+
+/// Issue #13: `complete` does its work but its answer is lost. The retry asks PDS about the
+/// file (`file/get`) before completing again: one complete, one file, the job done.
+#[test]
+fn a_lost_complete_answer_is_followed_by_file_get_not_a_second_complete() {
+    let s = Sandbox::new();
+    let pds = Pds::start(PdsConfig::default());
+    add_pds(&s, "pds", &pds, &[]);
+    s.config("part_size", &MIB.to_string());
+    s.config("retry_base_ms", "20");
+    pds.mock.faults().push(FaultRule::on(COMPLETE_PATH, FaultAction::LoseAnswer).times(1)).unwrap();
+    let files = write_files(&s.dir.path().join("src"), &[3 * MIB + 1], 1414);
+    let id = s.upload(&[files[0].0.as_path()], "pds")[0];
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(pds.file(&result_id(&j)).sha1, files[0].1, "byte-exact");
+    let st = pds.mock.stats();
+    assert_eq!(pds.mock.faults().fired_total(), 1, "the answer was lost once");
+    assert_eq!(st.requests_by_endpoint.get(COMPLETE_PATH), Some(&1), "never completed twice: {st:?}");
+    assert!(st.requests_by_endpoint.get(ferry_mock_providers::pds::FILE_GET_PATH).is_some_and(|n| *n >= 1), "{st:?}");
+    assert_eq!((st.completes_ok, pds.available().len()), (1, 1), "one file");
+}

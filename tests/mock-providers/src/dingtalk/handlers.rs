@@ -173,6 +173,7 @@ pub(crate) async fn commit(
             }
         }
 
+        app.stats.update(|s| *s.commits_by_strategy.entry(strategy.to_owned()).or_default() += 1);
         let _one_at_a_time = app.commit_lock.lock().await;
         let existing = app.store.find(&app.cfg.space_id, &parent, &name);
         let rules = PartRules { min_part: app.cfg.min_part, max_part: app.cfg.max_part, small_last_part: app.cfg.small_last_part };

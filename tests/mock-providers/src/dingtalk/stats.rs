@@ -60,6 +60,8 @@ pub struct Stats {
     /// Upload and part-info queries that left `option.preferIntranet` at its default `true`
     /// (intranet URLs are useless outside Alibaba's network).
     pub intranet_preferred: u64,
+    /// Commit requests by `option.conflictStrategy` (answered or not).
+    pub commits_by_strategy: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]

@@ -98,6 +98,9 @@ pub struct FeishuConfig {
     pub data_dir: Option<PathBuf>,
     /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
     pub path_prefix: String,
+    /// Refuse every block checksum with 1062008, right or wrong (a service whose Adler-32
+    /// disagrees; the field is optional).
+    pub refuse_block_checksums: bool,
 }
 
 impl Default for FeishuConfig {
@@ -116,6 +119,7 @@ impl Default for FeishuConfig {
             documented_http_status: false,
             data_dir: None,
             path_prefix: String::new(),
+            refuse_block_checksums: false,
         }
     }
 }

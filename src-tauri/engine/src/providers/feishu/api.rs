@@ -126,6 +126,15 @@ impl Api {
 
     /// Sends `call` and returns the answer's `data` once `code == 0`.
     pub async fn call(&self, call: Call<'_>) -> ProviderResult<Value> {
+        let what = call.what;
+        match self.call_raw(call).await? {
+            Ok(data) => Ok(data),
+            Err(failure) => Err(errors::classify(what, &failure)),
+        }
+    }
+
+    /// As [`Api::call`], but a refusal comes back unclassified, for callers that act on a code.
+    pub async fn call_raw(&self, call: Call<'_>) -> ProviderResult<Result<Value, Failure>> {
         let mut payload = call.payload;
         // A token that worked before and is refused now went stale: replace it once.
         for _try in 0..2 {
@@ -137,12 +146,12 @@ impl Api {
             let failure = match self.send(call.what, call.path, payload, call.bytes, &token).await? {
                 Ok(data) => {
                     token.prove();
-                    return Ok(data);
+                    return Ok(Ok(data));
                 }
                 Err(f) => f,
             };
             if !(errors::refreshes_token(&failure) && token.is_proven()) {
-                return Err(errors::classify(call.what, &failure));
+                return Ok(Err(failure));
             }
             self.tokens.invalidate(&token).await;
             tracing::info!(what = call.what, "Feishu refused the cached token; getting a new one");

@@ -50,7 +50,13 @@ const MAX_NAME_CHARS: usize = 250;
 pub struct Feishu {
     api: Api,
     destination: Destination,
+    /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
+    /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
+    checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
+
+/// Checksum refusals of one block in a row after which blocks go without one.
+const CHECKSUM_REFUSALS: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
@@ -142,7 +148,7 @@ impl Feishu {
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
         let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination })
+        Ok(Feishu { api, destination, checksum_refusals: Default::default() })
     }
 
     fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
@@ -252,14 +258,33 @@ impl Provider for Feishu {
                 Session::check_age(prepared_at_ms, now_ms())?;
                 let seq = check_block(part, block_size, block_num, size)?;
                 let what = format!("{}/upload_part", family_name(family));
-                let form = Form::new()
-                    .text("upload_id", upload_id)
-                    .text("seq", seq.to_string())
-                    .text("size", len.to_string())
-                    .text("checksum", adler32(body.bytes()))
-                    .part("file", file_part(body, "blob".into()));
+                let refusals = |f: &dyn Fn(&mut u32)| {
+                    let mut map = self.checksum_refusals.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = map.entry(upload_id.clone()).or_default();
+                    f(n);
+                    *n
+                };
+                let with_checksum = refusals(&|_| {}) < CHECKSUM_REFUSALS;
+                let mut form = Form::new().text("upload_id", upload_id.clone()).text("seq", seq.to_string()).text("size", len.to_string());
+                if with_checksum {
+                    form = form.text("checksum", adler32(body.bytes()));
+                }
+                let form = form.part("file", file_part(body, "blob".into()));
                 let path = family.path("upload_part");
-                self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                match self.api.call_raw(call).await? {
+                    Ok(_) if with_checksum => {
+                        refusals(&|n| *n = 0);
+                    }
+                    Ok(_) => {}
+                    Err(f) if f.code == Some(errors::CHECKSUM_REFUSED) && with_checksum => {
+                        if refusals(&|n| *n += 1) >= CHECKSUM_REFUSALS {
+                            tracing::warn!(upload_id, seq, "Feishu refused this block's Adler-32 twice in a row: sending blocks without the optional checksum");
+                        }
+                        return Err(errors::classify(&what, &f));
+                    }
+                    Err(f) => return Err(errors::classify(&what, &f)),
+                }
                 Ok(PartReceipt { number: part.number, ..Default::default() })
             }
         }

@@ -133,18 +133,7 @@ impl Dingtalk {
                 &json!({ "option": option }),
             )
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk started the upload without an uploadKey",
-            )
-        })?;
-        Ok((key.to_owned(), answer.server_time))
+        Ok((upload_key(&answer.body, "starting the upload")?, answer.server_time))
     }
 
     /// `GetMultipartFileUploadInfos` for these part numbers (≤ 30).
@@ -199,23 +188,13 @@ impl Dingtalk {
             .api
             .post("getting the upload URL", &path, &body)
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk answered the upload info without an uploadKey",
-            )
-        })?;
+        let key = upload_key(&answer.body, "the upload info")?;
         let info = answer
             .body
             .get("headerSignatureInfo")
             .cloned()
             .unwrap_or(Value::Null);
-        Ok((key.to_owned(), signed::parse(&info)?, answer.server_time))
+        Ok((key, signed::parse(&info)?, answer.server_time))
     }
 
     async fn upload_whole(
@@ -263,6 +242,12 @@ impl Dingtalk {
             extra: Value::Null,
         })
     }
+}
+
+/// The `uploadKey` of an answer to `what`.
+fn upload_key(body: &Value, what: &str) -> ProviderResult<String> {
+    let key = body.get("uploadKey").and_then(Value::as_str).filter(|k| !k.is_empty());
+    key.map(str::to_owned).ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("DingTalk answered {what} without an uploadKey")))
 }
 
 /// The name DingTalk will store (§5): trimmed; no tab, `*`, `"`, `<`, `>`, `|`; no trailing `.`.

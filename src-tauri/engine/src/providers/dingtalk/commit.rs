@@ -115,7 +115,7 @@ impl Dingtalk {
         since: Option<i64>,
         job: &JobSpec<'_>,
     ) -> ProviderResult<Committed> {
-        let parent = self.parent(job)?;
+        let parent = self.parent(job).await?;
         let name = super::remote_name(job.name)?;
         let wanted = self.conflict;
         let overwrite_lost = self.answer_lost(key, Conflict::Overwrite);

@@ -1,0 +1,3 @@
+//! Plumbing every cloud provider shares.
+
+pub mod folders;

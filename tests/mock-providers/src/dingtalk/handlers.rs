@@ -234,7 +234,7 @@ pub(crate) async fn commit(
 }
 
 /// Commit's name rules (§5): trimmed; no tab, `*`, `"`, `<`, `>`, `|`; not ending in `.`.
-fn check_name(name: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn check_name(name: Option<&str>) -> Result<String, ApiError> {
     let name = name.map(str::trim).unwrap_or_default();
     if name.is_empty() {
         return Err(ApiError::param("name is mandatory"));
@@ -252,15 +252,15 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
 }
 
 impl App {
-    fn check_space(&self, space: &str) -> Result<(), ApiError> {
+    pub(crate) fn check_space(&self, space: &str) -> Result<(), ApiError> {
         if space != self.cfg.space_id {
             return Err(ApiError::param(format!("space {space} does not exist")));
         }
         Ok(())
     }
 
-    fn check_parent(&self, parent: &str) -> Result<(), ApiError> {
-        if parent != "0" && !self.cfg.folders.iter().any(|f| f == parent) {
+    pub(crate) fn check_parent(&self, parent: &str) -> Result<(), ApiError> {
+        if parent != "0" && !self.cfg.folders.iter().any(|f| f == parent) && !self.folders.exists(parent) {
             return Err(ApiError::param(format!(
                 "parentId {parent} does not exist in space {}",
                 self.cfg.space_id

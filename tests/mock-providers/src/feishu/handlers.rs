@@ -186,7 +186,7 @@ impl App {
                         "parent_type must be explorer, not {parent_type}"
                     )));
                 }
-                if !self.cfg.folders.iter().any(|f| f == node) {
+                if !self.cfg.folders.iter().any(|f| f == node) && !self.folders.exists(node) {
                     return Err(BizError::new(PARENT_NOT_EXIST, format!("folder {node:?}")));
                 }
             }

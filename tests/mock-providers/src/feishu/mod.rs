@@ -9,6 +9,7 @@
 mod adler;
 mod auth;
 mod envelope;
+mod folders;
 mod form;
 mod handlers;
 mod limits;
@@ -41,6 +42,7 @@ pub use envelope::{
     PARAMS_ERROR, PARENT_NOT_EXIST, RATE_LIMITED, SIZE_MISMATCH, TENANT_QUOTA_EXCEEDED,
     TENANT_TOKEN_INVALID, UPLOAD_ID_EXPIRED, USER_QUOTA_EXCEEDED,
 };
+pub use folders::MockFolder;
 pub use stats::{PartCall, Stats};
 pub use store::{Placement, StoredObject};
 
@@ -55,9 +57,13 @@ pub const MEDIAS_PART: &str = "/open-apis/drive/v1/medias/upload_part";
 pub const MEDIAS_FINISH: &str = "/open-apis/drive/v1/medias/upload_finish";
 pub const FOLDER_META: &str = "/open-apis/drive/explorer/v2/folder/{token}/meta";
 pub const ROOT_FOLDER_META: &str = "/open-apis/drive/explorer/v2/root_folder/meta";
+pub const CREATE_FOLDER: &str = "/open-apis/drive/v1/files/create_folder";
+pub const LIST_FILES: &str = "/open-apis/drive/v1/files";
 
-/// The upload APIs, each limited to 5 calls a second and 10,000 a day (§10).
-const LIMITED: [&str; 8] = [
+/// The upload APIs and create_folder, each limited to 5 calls a second and 10,000 a day
+/// (§10, folders.md §2.5).
+const LIMITED: [&str; 9] = [
+    CREATE_FOLDER,
     FILES_UPLOAD_ALL,
     FILES_PREPARE,
     FILES_PART,
@@ -151,6 +157,7 @@ impl Family {
 pub(crate) struct App {
     cfg: FeishuConfig,
     store: store::Store,
+    folders: folders::Folders,
     stats: stats::StatsRecorder,
     limits: Arc<limits::CallLimits>,
     tokens: Mutex<auth::Tokens>,
@@ -183,6 +190,7 @@ impl MockControl for App {
         serde_json::json!({
             "stats": self.stats(),
             "objects": self.store.objects(),
+            "folders": self.folders.all(),
             "faults": self.faults.snapshot(),
             "data_dir": self.store.root(),
         })
@@ -191,6 +199,7 @@ impl MockControl for App {
     fn reset(&self) {
         self.faults.reset();
         self.store.reset();
+        self.folders.reset();
         self.stats.reset();
         self.limits.reset();
         self.tokens.lock().expire_all();
@@ -219,6 +228,7 @@ impl FeishuMock {
         let app = Arc::new(App {
             cfg,
             store,
+            folders: Default::default(),
             stats: Default::default(),
             limits: Default::default(),
             tokens: Default::default(),
@@ -253,6 +263,21 @@ impl FeishuMock {
     /// Stored files in creation order (hashes each once, on first call: may block).
     pub fn objects(&self) -> Vec<StoredObject> {
         self.app.store.objects()
+    }
+
+    /// Folders made by create_folder, in creation order.
+    pub fn folders(&self) -> Vec<MockFolder> {
+        self.app.folders.all()
+    }
+
+    /// create_folder calls that made a folder.
+    pub fn folders_created(&self) -> u64 {
+        self.app.folders.all().len() as u64
+    }
+
+    /// create_folder calls that arrived while another was being handled (Feishu forbids it).
+    pub fn concurrent_folder_calls(&self) -> u64 {
+        self.app.folders.overlaps()
     }
 
     pub fn object_path(&self, file_token: &str) -> Option<PathBuf> {
@@ -293,6 +318,8 @@ fn router(app: Arc<App>) -> Router {
         .route(FILES_FINISH, post(handlers::finish))
         .route(MEDIAS_FINISH, post(handlers::finish))
         .route(FOLDER_META, get(handlers::folder_meta))
+        .route(CREATE_FOLDER, post(folders::create_folder))
+        .route(LIST_FILES, get(folders::list))
         .route(ROOT_FOLDER_META, get(handlers::root_meta))
         .route_layer(middleware::from_fn_with_state(
             app.clone(),

@@ -253,6 +253,12 @@ impl Store {
         token
     }
 
+    /// (token, name) of the files placed in the Drive folder `node`, cheaply.
+    pub(crate) fn files_in(&self, node: &str) -> Vec<(String, String)> {
+        let inner = self.inner.lock();
+        inner.objects.iter().filter(|e| e.placement.family == "files" && e.placement.parent_node == node).map(|e| (e.token.clone(), e.placement.file_name.clone())).collect()
+    }
+
     /// Every stored file in creation order (hashes each once, on first call: may block).
     pub(crate) fn objects(&self) -> Vec<StoredObject> {
         let entries = self.inner.lock().objects.clone();

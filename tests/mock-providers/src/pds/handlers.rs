@@ -670,6 +670,7 @@ fn create_folder(app: &App, f: &Fields, parent: String, name: String) -> Outcome
     }
     let mut inner = app.store.inner.lock();
     check_parent(app, &inner, &parent)?;
+    app.stats.update(|s| s.folder_creates += 1);
     let mut name = name;
     if let Some(existing) = name_taken(&inner, &parent, &name) {
         match mode {
@@ -698,7 +699,66 @@ fn create_folder(app: &App, f: &Fields, parent: String, name: String) -> Outcome
     let mut v = app.file_json(&entry, None);
     v["file_name"] = entry.name.clone().into();
     inner.files.insert(file_id, entry);
+    app.stats.update(|s| s.folders_made += 1);
     Ok(v)
+}
+
+// ---------------------------------------------------------------- list
+
+/// `POST /v2/file/list` (folders.md §3.2): one level of available items, `limit` 1..100,
+/// ordered by `order_by` / `order_direction`, paged by an opaque `next_marker` ("" = done).
+pub(crate) async fn file_list(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let outcome = async {
+        app.auth(&headers)?;
+        let f = read_json(&headers, body).await?;
+        app.drive(&f)?;
+        let parent = f.required("parent_file_id")?.to_owned();
+        let limit = f.u64("limit")?.unwrap_or(100);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid("InvalidParameter.Limit", format!("limit {limit} is not within 1..100")));
+        }
+        let kind = f.str("type")?.map(str::to_owned);
+        let order_by = f.str("order_by")?.unwrap_or("created_at").to_owned();
+        if !["created_at", "updated_at", "size", "name"].contains(&order_by.as_str()) {
+            return Err(ApiError::invalid("InvalidParameter.OrderBy", format!("order_by {order_by} is unknown")));
+        }
+        let desc = match f.str("order_direction")?.unwrap_or("ASC") {
+            "ASC" => false,
+            "DESC" => true,
+            o => return Err(ApiError::invalid("InvalidParameter.OrderDirection", format!("order_direction {o} is not ASC or DESC"))),
+        };
+        let marker = f.str("marker")?.filter(|m| !m.is_empty()).map(str::to_owned);
+        let inner = app.store.inner.lock();
+        check_parent(&app, &inner, &parent)?;
+        let mut items: Vec<&FileEntry> = inner
+            .files
+            .values()
+            .filter(|e| e.status == FileStatus::Available && e.parent_file_id == parent)
+            .filter(|e| kind.as_deref().is_none_or(|k| (k == "folder") == e.folder))
+            .collect();
+        items.sort_by(|a, b| match order_by.as_str() {
+            "name" => a.name.cmp(&b.name),
+            "size" => a.blob.as_ref().map_or(0, |b| b.size).cmp(&b.blob.as_ref().map_or(0, |b| b.size)),
+            _ => a.seq.cmp(&b.seq),
+        });
+        if desc {
+            items.reverse();
+        }
+        // The marker is opaque to clients: here, the next item's id with a prefix.
+        let from = match &marker {
+            None => 0,
+            Some(m) => items
+                .iter()
+                .position(|e| Some(e.file_id.as_str()) == m.strip_prefix("mk-"))
+                .ok_or_else(|| ApiError::invalid("InvalidParameter.Marker", format!("marker {m} is not valid")))?,
+        };
+        let page: Vec<Value> = items.iter().skip(from).take(limit as usize).map(|e| app.file_json(e, None)).collect();
+        let next = items.get(from + limit as usize).map(|e| format!("mk-{}", e.file_id)).unwrap_or_default();
+        app.stats.update(|s| s.folder_list_pages += 1);
+        Ok(json!({ "items": page, "next_marker": next }))
+    }
+    .await;
+    respond(&app, outcome, 200)
 }
 
 fn part_url_json(app: &App, host: &str, upload_id: &str, n: u32) -> Value {

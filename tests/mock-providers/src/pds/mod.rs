@@ -52,6 +52,7 @@ pub const LIST_PARTS_PATH: &str = "/v2/file/list_uploaded_parts";
 pub const COMPLETE_PATH: &str = "/v2/file/complete";
 pub const FILE_GET_PATH: &str = "/v2/file/get";
 pub const DRIVE_GET_PATH: &str = "/v2/drive/get";
+pub const FILE_LIST_PATH: &str = "/v2/file/list";
 
 /// What the mock accepts and how it behaves.
 #[derive(Clone, Debug)]
@@ -266,6 +267,7 @@ fn router(app: Arc<App>) -> Router {
         .route(COMPLETE_PATH, post(handlers::complete))
         .route(FILE_GET_PATH, post(handlers::file_get))
         .route(DRIVE_GET_PATH, post(handlers::drive_get))
+        .route(FILE_LIST_PATH, post(handlers::file_list))
         .with_state(app.clone());
     let data = Router::new()
         .route(DATA_PATH, put(data::put_part))

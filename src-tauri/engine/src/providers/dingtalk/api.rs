@@ -78,6 +78,15 @@ impl Api {
     /// `POST path?unionId=…` with a JSON body, as the account's operator. A refused token is
     /// replaced and the call sent once more.
     pub async fn post(&self, what: &str, path: &str, body: &Value) -> ProviderResult<Answer> {
+        self.call(what, path, Some(body)).await
+    }
+
+    /// `GET path?…&unionId=…` (the path carries its own query).
+    pub async fn get(&self, what: &str, path: &str) -> ProviderResult<Answer> {
+        self.call(what, path, None).await
+    }
+
+    async fn call(&self, what: &str, path: &str, body: Option<&Value>) -> ProviderResult<Answer> {
         let mut retried = false;
         loop {
             let token = self.token().await?;
@@ -112,7 +121,7 @@ impl Api {
                 "getting an access token",
                 TOKEN_PATH,
                 None,
-                &body,
+                Some(&body),
             )
             .await
             .map_err(|r| r.error)?;
@@ -154,14 +163,18 @@ impl Api {
         what: &str,
         path: &str,
         token: Option<&Token>,
-        body: &Value,
+        body: Option<&Value>,
     ) -> Result<Answer, Refused> {
         let what = what.to_owned();
         let mut url = self.endpoint.url(path);
         if call == Call::Storage {
             url.query_pairs_mut().append_pair("unionId", &self.union_id);
         }
-        let mut req = self.http.post(url).json(body).timeout(http::timeout_for(0));
+        let req = match body {
+            Some(body) => self.http.post(url).json(body),
+            None => self.http.get(url),
+        };
+        let mut req = req.timeout(http::timeout_for(0));
         if let Some(t) = token {
             req = req.header("x-acs-dingtalk-access-token", secret_header(t.secret().expose())?);
         }

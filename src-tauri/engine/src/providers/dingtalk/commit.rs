@@ -118,7 +118,7 @@ impl Dingtalk {
         since: Option<i64>,
         job: &JobSpec<'_>,
     ) -> ProviderResult<Committed> {
-        let parent = self.parent(job)?;
+        let parent = self.parent(job).await?;
         let name = super::remote_name(job.name)?;
         let dentry = if self.answer_lost(key) {
             self.after_lost_answer(key, &name, &parent, since, job.size).await?

@@ -10,6 +10,7 @@
 mod api;
 mod commit;
 mod errors;
+mod folders;
 mod signed;
 
 use std::collections::HashSet;
@@ -44,6 +45,8 @@ pub struct Dingtalk {
     parent_id: String,
     conflict: Conflict,
     urls: TargetCache,
+    /// Folder ids found or made for destination paths.
+    folders: super::client::folders::FolderCache,
     /// uploadKeys whose commit answer was lost.
     lost: Mutex<HashSet<String>>,
 }
@@ -81,6 +84,7 @@ impl Dingtalk {
             parent_id: ctx.account.setting("parent_id").unwrap_or("0").to_owned(),
             conflict,
             urls: TargetCache::default(),
+            folders: Default::default(),
             lost: Mutex::new(HashSet::new()),
         })
     }
@@ -91,16 +95,10 @@ impl Dingtalk {
         })
     }
 
-    /// The folder a job goes to. Sub-folders would need DingTalk's folder API, which Ferry does
-    /// not use yet.
-    fn parent(&self, job: &JobSpec<'_>) -> ProviderResult<String> {
-        if job.dest.trim_matches('/').is_empty() {
-            return Ok(self.parent_id.clone());
-        }
-        Err(ProviderError::new(
-            ErrorKind::Unsupported,
-            format!("uploading into the sub-folder \"{}\" of a DingTalk space is not supported yet: upload the file itself, not the folder holding it", job.dest),
-        ))
+    /// The folder a job goes to: its destination path below the account's folder, each
+    /// missing level made (see `folders.rs`).
+    async fn parent(&self, job: &JobSpec<'_>) -> ProviderResult<String> {
+        self.folders.make_path(self, &self.parent_id, job.dest).await
     }
 
     /// `preCheckParam` (§2, §6): size for the capacity check; the name only where a clash
@@ -283,7 +281,7 @@ impl Provider for Dingtalk {
 
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
         let name = remote_name(job.name)?;
-        let parent = self.parent(job)?;
+        let parent = self.parent(job).await?;
         let part_size = self.limits().part_size(job.size, job.preferred_part_size);
         if job.size <= part_size {
             // One part either way: the single-shot path saves a call (§6).
@@ -359,6 +357,10 @@ impl Provider for Dingtalk {
             self.urls.forget_upload(&upload_key).await;
         }
         Ok(())
+    }
+
+    fn folders(&self) -> Option<&dyn super::Folders> {
+        Some(self)
     }
 
     async fn check(&self) -> ProviderResult<String> {

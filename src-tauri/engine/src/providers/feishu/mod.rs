@@ -17,6 +17,7 @@
 mod api;
 mod budget;
 mod errors;
+mod folders;
 mod target;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,6 +54,10 @@ pub struct Feishu {
     /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
     /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
     checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Folder tokens found or made for destination paths.
+    folders: super::client::folders::FolderCache,
+    /// Structure-changing calls one at a time, spaced for the 5 QPS (folders.md §2.5).
+    structure: folders::Spacing,
 }
 
 /// Checksum refusals of one block in a row after which blocks go without one.
@@ -148,10 +153,10 @@ impl Feishu {
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
         let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination, checksum_refusals: Default::default() })
+        Ok(Feishu { api, destination, checksum_refusals: Default::default(), folders: Default::default(), structure: Default::default() })
     }
 
-    fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
+    async fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
         let chars = job.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
             return Err(ProviderError::new(
@@ -159,7 +164,11 @@ impl Feishu {
                 format!("Feishu takes file names of 1 to {MAX_NAME_CHARS} characters; \"{}\" has {chars}: rename the file", job.name),
             ));
         }
-        self.destination.with_dest(job.dest).target(job.name).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, e))
+        let destination = match folders::as_path(&self.destination, job.dest) {
+            Some(path) => Destination { parent_node: self.folders.make_path(self, &self.destination.parent_node, path).await?, ..self.destination.clone() },
+            None => self.destination.with_dest(job.dest),
+        };
+        destination.target(job.name).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, e))
     }
 
     async fn prepare(&self, job: &JobSpec<'_>, target: &Target) -> ProviderResult<Session> {
@@ -215,7 +224,7 @@ impl Provider for Feishu {
     }
 
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
-        let target = self.target(job)?;
+        let target = self.target(job).await?;
         let (session, part_size) = if job.size <= ONESHOT_MAX {
             (Session::Oneshot { target, name: job.name.to_owned(), size: job.size }, job.size.max(1))
         } else {
@@ -315,6 +324,10 @@ impl Provider for Feishu {
     async fn abort(&self, _session: &Value) -> ProviderResult<()> {
         // Feishu has no call to drop an upload: an unfinished upload id lapses after 24 h.
         Ok(())
+    }
+
+    fn folders(&self) -> Option<&dyn super::Folders> {
+        (self.destination.parent_type == target::EXPLORER).then_some(self as &dyn super::Folders)
     }
 
     async fn check(&self) -> ProviderResult<String> {

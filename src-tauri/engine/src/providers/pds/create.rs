@@ -87,34 +87,9 @@ impl Pds {
     }
 
     /// The folder id for a destination path below the account's folder (`ferry upload --to
-    /// a/b`, or a folder's subfolders): each level is found, or made, by a `type: folder`
-    /// create with `check_name_mode: refuse`, whose `exist` answer names the folder there (§3).
+    /// a/b`, or a folder's subfolders), each missing level made (see `folders.rs`).
     async fn folder_for(&self, dest: &str) -> ProviderResult<String> {
-        let mut parent = self.parent_file_id.clone();
-        for name in dest.split('/').filter(|n| !n.is_empty() && *n != ".") {
-            if name == ".." {
-                return Err(ProviderError::new(
-                    ErrorKind::InvalidInput,
-                    format!("destination \"{dest}\" must be a folder path without \"..\""),
-                ));
-            }
-            let key = (parent.clone(), name.to_owned());
-            if let Some(id) = self.folders.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-                parent = id.clone();
-                continue;
-            }
-            let body = json!({ "drive_id": self.drive_id, "parent_file_id": parent, "name": name, "type": "folder", "check_name_mode": "refuse" });
-            let folder: Created = self.api.post("create folder", "/v2/file/create", &body).await?;
-            if folder.kind.as_deref() == Some("file") {
-                return Err(ProviderError::new(
-                    ErrorKind::Conflict,
-                    format!("PDS: a file named \"{name}\" is where the destination folder \"{dest}\" should be"),
-                ));
-            }
-            self.folders.lock().unwrap_or_else(|p| p.into_inner()).insert(key, folder.file_id.clone());
-            parent = folder.file_id;
-        }
-        Ok(parent)
+        self.folders.make_path(self, &self.parent_file_id, dest).await
     }
 
     pub(super) async fn init_upload(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {

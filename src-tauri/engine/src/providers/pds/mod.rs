@@ -14,6 +14,7 @@
 mod api;
 mod create;
 mod errors;
+mod folders;
 pub mod hash;
 mod parts;
 mod session;
@@ -58,8 +59,8 @@ pub struct Pds {
     lost: Mutex<HashSet<String>>,
     /// Hashes computed for an `init` that may be retried: job id → (size, part size, digests).
     hashed: Mutex<HashMap<i64, Hashed>>,
-    /// Folder ids found or made for destination paths: (parent id, name) → id.
-    folders: Mutex<HashMap<(String, String), String>>,
+    /// Folder ids found or made for destination paths.
+    folders: super::client::folders::FolderCache,
 }
 
 impl Pds {
@@ -84,7 +85,7 @@ impl Pds {
             urls: TargetCache::default(),
             lost: Mutex::new(HashSet::new()),
             hashed: Mutex::new(HashMap::new()),
-            folders: Mutex::new(HashMap::new()),
+            folders: Default::default(),
             api: Api::new(ctx.http.clone(), endpoint, token::Tokens::new(ctx, token_url)),
         })
     }
@@ -217,6 +218,10 @@ impl Provider for Pds {
 
     async fn uploaded_parts(&self, session: &Value) -> ProviderResult<Option<Vec<PartReceipt>>> {
         self.held_parts(&Session::parse(session)?).await
+    }
+
+    fn folders(&self) -> Option<&dyn super::Folders> {
+        Some(self)
     }
 
     async fn check(&self) -> ProviderResult<String> {

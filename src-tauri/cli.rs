@@ -82,6 +82,22 @@ pub enum Command {
         #[command(subcommand)]
         command: DatabaseCommand,
     },
+    /// List one level of an account's folder: folders first, then files, by name
+    /// (name, kind, id, size, modified; tab-separated, or one JSON object per line)
+    Ls {
+        account: String,
+        /// A folder path below the account's base folder [default: the base folder]
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a folder path below the account's base folder (each missing level); prints its id
+    Mkdir {
+        account: String,
+        #[arg(value_name = "PATH")]
+        path: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +266,8 @@ pub fn run(command: Command, data_dir: &Path) -> i32 {
         Command::Config { command } => config(&ferry, command),
         Command::Watch { command } => watch(&ferry, command),
         Command::Database { .. } => unreachable!("handled before opening the database"),
+        Command::Ls { account, path, json } => runtime.block_on(ls(&ferry, &account, path.as_deref().unwrap_or(""), json)),
+        Command::Mkdir { account, path } => runtime.block_on(mkdir(&ferry, &account, &path)),
     });
     match result {
         Ok(()) => EXIT_OK,
@@ -311,8 +329,48 @@ async fn account(ferry: &Ferry, command: AccountCommand) -> Result<(), Failure> 
     }
 }
 
+/// A destination for an account whose provider has no folders is refused, not dropped.
+fn check_dest(account: &Account, dest: &str) -> Result<(), Failure> {
+    if !account.provider.has_folders() && !dest.trim_matches('/').is_empty() {
+        return Err(usage(format!("--to {dest}: {}", ferry_engine::browse::no_folders(account))));
+    }
+    Ok(())
+}
+
+async fn ls(ferry: &Ferry, account: &str, path: &str, json: bool) -> Result<(), Failure> {
+    let account = ferry.accounts.get(account)?;
+    let browser = ferry_engine::browse::Browser::new(ferry, &account)?;
+    let id = browser.find(path).await?;
+    let mut out = std::io::stdout().lock();
+    for e in browser.list_all(&id).await? {
+        let line = if json {
+            serde_json::to_string(&e).expect("serialises")
+        } else {
+            let kind = serde_json::to_value(e.kind).expect("serialises");
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                e.name,
+                kind.as_str().unwrap_or_default(),
+                e.id,
+                e.size.map_or("-".into(), |s| s.to_string()),
+                e.modified.as_deref().unwrap_or("-")
+            )
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
+}
+
+async fn mkdir(ferry: &Ferry, account: &str, path: &str) -> Result<(), Failure> {
+    let account = ferry.accounts.get(account)?;
+    let browser = ferry_engine::browse::Browser::new(ferry, &account)?;
+    println!("{}", browser.make_path(path).await?);
+    Ok(())
+}
+
 fn upload(ferry: &Ferry, paths: &[PathBuf], account: &str, dest: &str, json: bool) -> Result<(), Failure> {
     let account = ferry.accounts.get(account)?;
+    check_dest(&account, dest)?;
     let report = ferry_engine::enqueue::enqueue_paths(ferry, &account, paths, dest)?;
     let mut out = std::io::stdout().lock();
     for job in &report.queued {
@@ -476,6 +534,7 @@ fn watch(ferry: &Ferry, command: WatchCommand) -> Result<(), Failure> {
         WatchCommand::Add { dir, account, to, include, exclude, after, quiet_secs, no_recursive } => {
             let after = AfterUpload::parse(&after).ok_or_else(|| usage(format!("--after {after}: expected keep, delete or move:DIR")))?;
             let dir = std::path::absolute(&dir).unwrap_or(dir);
+            check_dest(&ferry.accounts.get(&account)?, to.as_deref().unwrap_or(""))?;
             let input = WatchInput {
                 dir,
                 account,

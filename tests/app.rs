@@ -8,6 +8,7 @@ mod app {
     mod engine_control;
     mod engine_crash;
     mod engine_uploads;
+    mod folders;
     mod provider_pds;
     mod provider_dingtalk;
     mod provider_feishu;

@@ -31,6 +31,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             add_watch,
             remove_watch,
             set_watch_enabled,
+            folder_roots,
+            list_folder,
+            make_folder,
         ])
         .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged])
 }

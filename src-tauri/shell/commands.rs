@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use ferry_engine::accounts::{self, Account, AccountInput, ProviderSpec};
+use ferry_engine::browse::FolderRoots;
 use ferry_engine::enqueue::EnqueueReport;
+use ferry_engine::providers::{Entry, Listing};
 use ferry_engine::queue::{JobView, PartView, QueueChanges, Transition};
 use ferry_engine::transfer::EngineSettings;
 use ferry_engine::watch::{Watch, WatchInput};
@@ -238,4 +240,47 @@ pub async fn set_watch_enabled(app: Shell<'_>, id: i64, enabled: bool) -> Result
         f.watches.get(id)
     })
     .await
+}
+
+/// One account's folder browser, kept while its settings stay the same: a Browse dialog
+/// makes many calls in a row, and each would otherwise fetch a new access token.
+async fn browser(app: &Shell<'_>, account: String) -> Result<std::sync::Arc<ferry_engine::browse::Browser>, UiError> {
+    let account = blocking(app, move |f| f.accounts.get(&account)).await?;
+    let key = serde_json::to_string(&account).unwrap_or_default();
+    let mut open = app.browsers.lock().await;
+    if let Some((k, b)) = open.get(&account.name) {
+        if *k == key {
+            return Ok(b.clone());
+        }
+    }
+    let ferry = app.ferry.clone();
+    let (name, acc) = (account.name.clone(), account.clone());
+    let b = tauri::async_runtime::spawn_blocking(move || ferry_engine::browse::Browser::new(&ferry, &acc))
+        .await
+        .unwrap_or_else(|e| Err(Error::Unsupported(format!("internal error: {e}"))))
+        .map(std::sync::Arc::new)
+        .map_err(UiError::from)?;
+    open.insert(name, (key, b.clone()));
+    Ok(b)
+}
+
+/// Where browsing an account's folders starts: its base folder and the top of its space.
+#[tauri::command]
+#[specta::specta]
+pub async fn folder_roots(app: Shell<'_>, account: String) -> Result<FolderRoots, UiError> {
+    Ok(browser(&app, account).await?.roots())
+}
+
+/// One page of a folder's children (folders first, by name); `page` is the previous `next`.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_folder(app: Shell<'_>, account: String, folder: String, page: Option<String>) -> Result<Listing, UiError> {
+    browser(&app, account).await?.list(&folder, page.as_deref()).await.map_err(UiError::from)
+}
+
+/// Makes the folder `name` in `parent` (or finds the one already there).
+#[tauri::command]
+#[specta::specta]
+pub async fn make_folder(app: Shell<'_>, account: String, parent: String, name: String) -> Result<Entry, UiError> {
+    browser(&app, account).await?.make_in(&parent, &name).await.map_err(UiError::from)
 }

@@ -25,6 +25,8 @@ pub struct App {
     /// Stops the watched folders at exit.
     pub stop_watching: tokio_util::sync::CancellationToken,
     pub status: std::sync::Mutex<events::EngineStatus>,
+    /// Folder browsers by account name, with the account's settings they were made for.
+    pub browsers: tokio::sync::Mutex<std::collections::HashMap<String, (String, Arc<ferry_engine::browse::Browser>)>>,
 }
 
 /// Opens the window and runs until the user quits. Returns the exit code.
@@ -67,6 +69,7 @@ pub fn run(data_dir: PathBuf) -> i32 {
                 engine: engine.clone(),
                 stop_watching,
                 status: std::sync::Mutex::new(events::EngineStatus { running: true, message: None }),
+                browsers: Default::default(),
             });
             start_engine(app.handle().clone(), engine);
             tray::install(app.handle())?;

@@ -42,8 +42,13 @@ pub struct EnqueueReport {
 pub fn enqueue_paths(ferry: &Ferry, account: &Account, paths: &[PathBuf], dest: &str) -> Result<EnqueueReport> {
     let mut report = EnqueueReport::default();
     let mut jobs = Vec::new();
+    let mut dest = dest.trim_matches('/');
+    if !account.provider.has_folders() && !dest.is_empty() {
+        report.notes.push(format!("{} accounts have no folders: the destination \"{dest}\" is not used", account.provider.as_str()));
+        dest = "";
+    }
     for path in paths {
-        collect(path, dest.trim_matches('/'), account, &mut jobs, &mut report);
+        collect(path, dest, account, &mut jobs, &mut report);
     }
     let ids = ferry.queue.enqueue(&jobs)?;
     for (id, j) in ids.into_iter().zip(jobs) {
@@ -75,7 +80,18 @@ fn collect(path: &Path, dest: &str, account: &Account, jobs: &mut Vec<NewJob>, r
         };
         entries.sort();
         let folder = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let sub = if dest.is_empty() { folder } else { format!("{dest}/{folder}") };
+        let sub = if !account.provider.has_folders() {
+            // The provider keeps no paths: the files go flat, and people are told so once.
+            let note = format!("{} accounts have no folders: the files of {} are uploaded without their folders", account.provider.as_str(), path.display());
+            if !report.notes.iter().any(|n| n.ends_with("without their folders")) {
+                report.notes.push(note);
+            }
+            String::new()
+        } else if dest.is_empty() {
+            folder
+        } else {
+            format!("{dest}/{folder}")
+        };
         for entry in entries {
             // Symlinked folders are not followed: they can loop and lead outside the tree.
             if entry.is_dir() && std::fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_symlink()) {

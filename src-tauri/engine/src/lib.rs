@@ -2,6 +2,7 @@
 //! headless `ferry` command line both drive it through the same types.
 
 pub mod accounts;
+pub mod browse;
 pub mod check;
 pub mod creds;
 pub mod enqueue;

@@ -10,10 +10,13 @@ import {
   type EngineSettings,
   type EngineStatus,
   type EnqueueReport,
+  type Entry,
   type ErrorKind,
+  type FolderRoots,
   type JobControl,
   type JobProgress,
   type JobView,
+  type Listing,
   type PartView,
   type ProviderSpec,
   type QueueChanges,
@@ -24,6 +27,7 @@ import {
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
 import type { Watch, WatchInput } from './bindings';
 export type { AfterUpload, UnreadableFolder, Watch, WatchInput, WatchNote, WatchStatus } from './bindings';
+export type { Entry, EntryKind, FolderRoots, Listing } from './bindings';
 export type {
   Committed,
   ControlReport,
@@ -171,6 +175,21 @@ export function jobParts(id: number): Promise<PartView[]> {
 /** Queues files and folders for an account; `dest` is the folder within the account. */
 export function enqueue(paths: string[], account: string, dest: string): Promise<EnqueueReport> {
   return call(() => commands.enqueue(paths, account, dest));
+}
+
+/** Where browsing an account's folders starts: its base folder and the top of its space. */
+export function folderRoots(account: string): Promise<FolderRoots> {
+  return call(() => commands.folderRoots(account));
+}
+
+/** One page of a folder's children (folders first, by name); pass the last `next` for more. */
+export function listFolder(account: string, folder: string, page: string | null): Promise<Listing> {
+  return call(() => commands.listFolder(account, folder, page));
+}
+
+/** Makes the folder `name` in `parent` (or finds the one already there). */
+export function makeFolder(account: string, parent: string, name: string): Promise<Entry> {
+  return call(() => commands.makeFolder(account, parent, name));
 }
 
 /** Pauses, resumes (or retries) or cancels jobs; `ids = null` means every job it applies to. */

@@ -212,6 +212,39 @@ async setWatchEnabled(id: number, enabled: boolean) : Promise<Result<Watch, UiEr
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Where browsing an account's folders starts: its base folder and the top of its space.
+ */
+async folderRoots(account: string) : Promise<Result<FolderRoots, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("folder_roots", { account }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One page of a folder's children (folders first, by name); `page` is the previous `next`.
+ */
+async listFolder(account: string, folder: string, page: string | null) : Promise<Result<Listing, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_folder", { account, folder, page }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Makes the folder `name` in `parent` (or finds the one already there).
+ */
+async makeFolder(account: string, parent: string, name: string) : Promise<Result<Entry, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("make_folder", { account, parent, name }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -328,9 +361,34 @@ notes: string[] }
  */
 export type Enqueued = { id: number; file: string; name: string; dest: string; size: number; account: string }
 /**
+ * One child of a folder, as `ferry ls` and the Browse dialog show it.
+ */
+export type Entry = { name: string; kind: EntryKind; 
+/**
+ * The provider's id or token of this item (what uploads into it use).
+ */
+id: string; size: number | null; 
+/**
+ * As the provider says it (ISO-8601 or Unix seconds), for people.
+ */
+modified: string | null }
+export type EntryKind = "folder" | "file"
+/**
  * What went wrong, in words scripts and the UI can switch on.
  */
 export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "keyring_unavailable" | "secret_missing" | "storage" | "io" | "auth" | "permission" | "quota" | "rate_limited" | "expired" | "network" | "server" | "changed" | "unsupported" | "internal"
+/**
+ * Where browsing an account starts.
+ */
+export type FolderRoots = { 
+/**
+ * The account's base folder: destination paths start here.
+ */
+base: string; 
+/**
+ * The top of the account's space: a base folder is chosen from here.
+ */
+top: string }
 export type JobControl = "pause" | "resume" | "cancel"
 export type JobProgress = { job: number; state: JobState; size: number; 
 /**
@@ -366,6 +424,10 @@ error: string | null; result: Committed | null; sha1: string | null; bytes_sent:
  * Unix ms; a queued job waiting for a retry runs at this time.
  */
 next_run_at: number; created_at: number; finished_at: number | null }
+/**
+ * One page of a folder's children: folders first, then by name; `next` asks for the rest.
+ */
+export type Listing = { entries: Entry[]; next: string | null }
 export type PartLive = "pending" | "in_flight" | "retrying" | "acked"
 export type PartProgress = { number: number; state: PartLive; 
 /**
@@ -382,7 +444,11 @@ export type ProviderSpec = { kind: ProviderKind; settings: SettingSpec[];
 /**
  * The public API base URL; `None` when every tenant has its own (PDS).
  */
-default_endpoint: string | null }
+default_endpoint: string | null; 
+/**
+ * Files can go into folders (a destination path); false = they all go flat.
+ */
+folders?: boolean }
 /**
  * The queue changed (jobs added or removed, controls applied): ask for the changes since
  * the last revision seen.
@@ -432,7 +498,11 @@ secret: boolean; required: boolean; default: string | null;
 /**
  * When not empty, the value must be one of these.
  */
-choices: string[] }
+choices: string[]; 
+/**
+ * The value is a folder id of the provider's space (chosen with Browse…).
+ */
+folder?: boolean }
 /**
  * What the UI receives for any failed command: never a bare string.
  */

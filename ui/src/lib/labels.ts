@@ -24,3 +24,6 @@ export const adviceFor = (t: Translate, kind: string | null): string =>
   kind !== null && isMessageKey(`advice.${kind}`) ? t(`advice.${kind}`) : t('advice.other');
 
 export const stateName = (t: Translate, state: string): string => orRaw(t, `state.${state}`, state);
+
+/** Whether a provider keeps folders (iFlytek stores files without a path). */
+export const hasFolders = (kind: ProviderKind | undefined): boolean => kind !== 'xfyun';

@@ -17,6 +17,8 @@ vi.mock('../lib/api', async (importOriginal) => ({
   queueChanges: vi.fn(),
   jobParts: vi.fn(),
   enqueue: vi.fn(),
+  folderRoots: vi.fn(),
+  listFolder: vi.fn(),
   controlJobs: vi.fn(),
   engineStatus: vi.fn(),
   onQueueProgress: vi.fn(),
@@ -214,6 +216,30 @@ describe('QueuePage', () => {
     expect(JSON.parse(localStorage.getItem('ferry.target') ?? '')).toEqual({ account: 'team', dest: 'reports' });
     await fireEvent.click(screen.getByTestId('add-folder'));
     expect(d.pickPaths).toHaveBeenLastCalledWith(true, 'Choose a folder to upload');
+  });
+
+  it('browses the account’s folders for the destination; iFlytek says it keeps none', async () => {
+    m.folderRoots.mockResolvedValue({ base: '0', top: '0' });
+    m.listFolder.mockImplementation(async (_a, id) =>
+      id === '0'
+        ? { entries: [{ name: 'reports', kind: 'folder', id: '901', size: null, modified: null }], next: null }
+        : { entries: [{ name: '2026', kind: 'folder', id: '902', size: null, modified: null }], next: null },
+    );
+    await open([]);
+    await fireEvent.change(screen.getByTestId('target-account'), { target: { value: 'team' } });
+    await fireEvent.click(screen.getByTestId('browse-dest'));
+    await fireEvent.click(await screen.findByText('reports'));
+    await fireEvent.click(await screen.findByText('2026'));
+    await waitFor(() => expect(screen.getByTestId('browse-chosen')).toHaveTextContent('reports/2026'));
+    await fireEvent.click(screen.getByTestId('browse-pick'));
+    expect(screen.queryByTestId('folder-browser')).toBeNull();
+    expect(screen.getByTestId('target-dest')).toHaveValue('reports/2026');
+    expect(m.folderRoots).toHaveBeenCalledWith('team');
+    expect(m.listFolder).toHaveBeenLastCalledWith('team', '902', null);
+
+    await fireEvent.change(screen.getByTestId('target-account'), { target: { value: 'voice' } });
+    expect(screen.queryByTestId('target-dest')).toBeNull();
+    expect(screen.getByTestId('dest-flat')).toHaveTextContent('keeps no folders');
   });
 
   it('says when another Ferry process works the queue', async () => {

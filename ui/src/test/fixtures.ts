@@ -7,15 +7,18 @@ const s = (key: string, required: boolean, dflt: string | null = null, choices: 
   required,
   default: dflt,
   choices,
+  folder: false,
 });
-const secret = (key: string): SettingSpec => ({ key, secret: true, required: true, default: null, choices: [] });
+const secret = (key: string): SettingSpec => ({ key, secret: true, required: true, default: null, choices: [], folder: false });
+const folder = (key: string, required: boolean, dflt: string | null = null): SettingSpec => ({ ...s(key, required, dflt), folder: true });
 
 export const SPECS: ProviderSpec[] = [
-  { kind: 'local', settings: [s('root', true)], default_endpoint: null },
+  { kind: 'local', settings: [s('root', true)], default_endpoint: null, folders: true },
   {
     kind: 'xfyun',
     settings: [s('app_id', true), s('oneshot_max_bytes', false, '30000000'), secret('api_key'), secret('api_secret')],
     default_endpoint: 'https://upload-ost-api.xfyun.cn',
+    folders: false,
   },
   {
     kind: 'dingtalk',
@@ -23,23 +26,25 @@ export const SPECS: ProviderSpec[] = [
       s('app_key', true),
       s('union_id', true),
       s('space_id', true),
-      s('parent_id', false, '0'),
+      folder('parent_id', false, '0'),
       s('conflict', false, 'AUTO_RENAME', ['AUTO_RENAME', 'OVERWRITE', 'RETURN_DENTRY_IF_EXISTS', 'RETURN_ERROR_IF_EXISTS']),
       secret('app_secret'),
     ],
     default_endpoint: 'https://api.dingtalk.com',
+    folders: true,
   },
   {
     kind: 'feishu',
-    settings: [s('app_id', true), s('parent_node', true), s('parent_type', false, 'explorer'), secret('app_secret')],
+    settings: [s('app_id', true), folder('parent_node', true), s('parent_type', false, 'explorer'), secret('app_secret')],
     default_endpoint: 'https://open.feishu.cn',
+    folders: true,
   },
   {
     kind: 'pds',
     settings: [
       s('domain_id', true),
       s('drive_id', true),
-      s('parent_file_id', false, 'root'),
+      folder('parent_file_id', false, 'root'),
       s('client_id', true),
       s('check_name_mode', false, 'auto_rename', ['auto_rename', 'ignore', 'refuse', 'overwrite']),
       s('upload_mode', false, 'serial', ['serial', 'parallel']),
@@ -47,6 +52,7 @@ export const SPECS: ProviderSpec[] = [
       secret('refresh_token'),
     ],
     default_endpoint: null,
+    folders: true,
   },
 ];
 

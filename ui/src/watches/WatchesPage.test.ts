@@ -201,8 +201,11 @@ describe('WatchesPage form', () => {
     expect(screen.getByTestId('watch-after-keep')).toBeChecked();
 
     await set('watch-dir', '/home/me/Pictures/Import');
-    await fireEvent.change(screen.getByTestId('watch-account'), { target: { value: 'voice' } });
     await set('watch-dest', 'camera');
+    // iFlytek keeps no folders: the form says so where the destination was, and sends none.
+    await fireEvent.change(screen.getByTestId('watch-account'), { target: { value: 'voice' } });
+    expect(screen.queryByTestId('watch-dest')).toBeNull();
+    expect(screen.getByTestId('watch-dest-flat')).toHaveTextContent('iFlytek (讯飞) keeps no folders');
     await set('watch-include', '*.jpg, *.{cr2,nef}');
     await set('watch-exclude', '*.raw\n*.xmp');
     await set('watch-quiet', '5');
@@ -217,7 +220,7 @@ describe('WatchesPage form', () => {
     expect(m.addWatch).toHaveBeenCalledWith({
       dir: '/home/me/Pictures/Import',
       account: 'voice',
-      dest: 'camera',
+      dest: '',
       include: ['*.jpg', '*.{cr2,nef}'],
       exclude: ['*.raw', '*.xmp'],
       after: { kind: 'move', dir: '/home/me/Uploaded' },

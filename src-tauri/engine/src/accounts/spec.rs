@@ -31,6 +31,11 @@ impl ProviderKind {
         ProviderKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Whether files can go into folders of this provider (iFlytek keeps no paths).
+    pub fn has_folders(self) -> bool {
+        self != ProviderKind::Xfyun
+    }
+
     pub fn spec(self) -> ProviderSpec {
         let s = |key: &str, required: bool, default: Option<&str>| SettingSpec {
             key: key.into(),
@@ -38,8 +43,10 @@ impl ProviderKind {
             required,
             default: default.map(Into::into),
             choices: vec![],
+            folder: false,
         };
-        let secret = |key: &str| SettingSpec { key: key.into(), secret: true, required: true, default: None, choices: vec![] };
+        let secret = |key: &str| SettingSpec { key: key.into(), secret: true, required: true, default: None, choices: vec![], folder: false };
+        let folder = |key: &str, required: bool, default: Option<&str>| SettingSpec { folder: true, ..s(key, required, default) };
         let (settings, default_endpoint) = match self {
             ProviderKind::Local => (vec![s("root", true, None)], None),
             ProviderKind::Xfyun => (
@@ -56,7 +63,7 @@ impl ProviderKind {
                     s("app_key", true, None),
                     s("union_id", true, None),
                     s("space_id", true, None),
-                    s("parent_id", false, Some("0")),
+                    folder("parent_id", false, Some("0")),
                     SettingSpec {
                         choices: ["AUTO_RENAME", "OVERWRITE", "RETURN_DENTRY_IF_EXISTS", "RETURN_ERROR_IF_EXISTS"]
                             .map(String::from)
@@ -70,7 +77,7 @@ impl ProviderKind {
             ProviderKind::Feishu => (
                 vec![
                     s("app_id", true, None),
-                    s("parent_node", true, None),
+                    folder("parent_node", true, None),
                     s("parent_type", false, Some("explorer")),
                     s("drive_route_token", false, None),
                     s("daily_calls", false, Some("10000")),
@@ -82,7 +89,7 @@ impl ProviderKind {
                 vec![
                     s("domain_id", true, None),
                     s("drive_id", true, None),
-                    s("parent_file_id", false, Some("root")),
+                    folder("parent_file_id", false, Some("root")),
                     s("client_id", true, None),
                     SettingSpec {
                         choices: ["auto_rename", "ignore", "refuse", "overwrite"].map(String::from).to_vec(),
@@ -98,7 +105,7 @@ impl ProviderKind {
                 None,
             ),
         };
-        ProviderSpec { kind: self, settings, default_endpoint: default_endpoint.map(Into::into) }
+        ProviderSpec { kind: self, settings, default_endpoint: default_endpoint.map(Into::into), folders: self.has_folders() }
     }
 }
 
@@ -112,6 +119,9 @@ pub struct SettingSpec {
     pub default: Option<String>,
     /// When not empty, the value must be one of these.
     pub choices: Vec<String>,
+    /// The value is a folder id of the provider's space (chosen with Browse…).
+    #[serde(default)]
+    pub folder: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
@@ -120,6 +130,9 @@ pub struct ProviderSpec {
     pub settings: Vec<SettingSpec>,
     /// The public API base URL; `None` when every tenant has its own (PDS).
     pub default_endpoint: Option<String>,
+    /// Files can go into folders (a destination path); false = they all go flat.
+    #[serde(default)]
+    pub folders: bool,
 }
 
 pub fn all_specs() -> Vec<ProviderSpec> {

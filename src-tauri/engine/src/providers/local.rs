@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
+use super::{Committed, Entry, EntryKind, Folders, Listing, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::ErrorKind;
 use crate::platform;
 
@@ -162,6 +162,10 @@ impl Provider for Local {
         .await
     }
 
+    fn folders(&self) -> Option<&dyn Folders> {
+        Some(self)
+    }
+
     async fn check(&self) -> ProviderResult<String> {
         let root = self.root.clone();
         let what = format!("cannot write into the destination folder {}", root.display());
@@ -274,5 +278,49 @@ mod tests {
         let staging = dir.path().join("s.part");
         std::fs::write(&staging, b"abc").unwrap();
         assert!(publish(&staging, &dir.path().join("t"), 4).is_err());
+    }
+}
+
+/// Folders of the root: a folder's id is its path relative to the root ("" = the root).
+#[async_trait]
+impl Folders for Local {
+    fn base(&self) -> String {
+        String::new()
+    }
+
+    async fn list(&self, parent: &str, _page: Option<&str>) -> ProviderResult<Listing> {
+        let dir = dest_dir(&self.root, parent)?;
+        let what = format!("cannot list the folder {}", dir.display());
+        let read = std::fs::read_dir(&dir).map_err(|e| ProviderError::io(&what, &e))?;
+        let mut entries = Vec::new();
+        for item in read {
+            let item = item.map_err(|e| ProviderError::io(&what, &e))?;
+            let Ok(meta) = item.metadata() else { continue };
+            let name = item.file_name().to_string_lossy().into_owned();
+            // Staging files of uploads in progress are not the user's.
+            if name.starts_with(".ferry-") {
+                continue;
+            }
+            let id = if parent.is_empty() { name.clone() } else { format!("{}/{name}", parent.trim_end_matches('/')) };
+            let folder = meta.is_dir();
+            entries.push(Entry {
+                name,
+                kind: if folder { EntryKind::Folder } else { EntryKind::File },
+                id,
+                size: (!folder).then_some(meta.len()),
+                modified: Some(meta.mtime().to_string()),
+            });
+        }
+        Ok(Listing { entries, next: None }.sorted())
+    }
+
+    async fn make(&self, parent: &str, name: &str) -> ProviderResult<Entry> {
+        let id = if parent.is_empty() { name.to_owned() } else { format!("{}/{name}", parent.trim_end_matches('/')) };
+        let dir = dest_dir(&self.root, &id)?;
+        if dir.is_file() {
+            return Ok(Entry { kind: EntryKind::File, ..Entry::folder(name, id) });
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| ProviderError::io(&format!("cannot make the folder {}", dir.display()), &e))?;
+        Ok(Entry::folder(name, id))
     }
 }

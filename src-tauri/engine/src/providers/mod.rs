@@ -6,6 +6,7 @@
 //! [`Limits`], and every failure is a classified [`ProviderError`].
 
 mod body;
+pub mod client;
 pub mod dingtalk;
 pub(crate) mod error;
 pub mod feishu;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use body::{Bandwidth, PartBody};
+pub use client::folders::{Entry, EntryKind, Folders, Listing};
 pub use error::ProviderError;
 pub use registry::{build, Context};
 
@@ -151,4 +153,9 @@ pub trait Provider: Send + Sync {
 
     /// `account test`: is the account usable? A human sentence on success.
     async fn check(&self) -> ProviderResult<String>;
+
+    /// The provider's folder calls; `None` = this provider has no folders (files go flat).
+    fn folders(&self) -> Option<&dyn Folders> {
+        None
+    }
 }

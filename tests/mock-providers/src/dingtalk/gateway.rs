@@ -27,6 +27,8 @@ pub(crate) enum Api {
     PartInfos,
     UploadInfo,
     Commit,
+    AddFolder,
+    ListDentries,
 }
 
 impl Api {
@@ -34,7 +36,8 @@ impl Api {
         match self {
             Api::AccessToken => None,
             Api::InitMultipart | Api::PartInfos | Api::UploadInfo => Some(super::UPLOAD_INFO_READ),
-            Api::Commit => Some(super::FILE_WRITE),
+            Api::Commit | Api::AddFolder => Some(super::FILE_WRITE),
+            Api::ListDentries => Some(super::FILE_READ),
         }
     }
 }

@@ -14,6 +14,7 @@
 //!   answers (the request is applied, then the connection drops before the answer).
 
 mod errors;
+mod folders;
 mod gateway;
 mod handlers;
 mod lost;
@@ -46,6 +47,7 @@ pub use errors::{
     QPS_LIMIT_API, QPS_LIMIT_APP_API, SERVICE_UNAVAILABLE, SPACE_QUOTA_EXCEEDED, SYSTEM_ERROR,
     UNKNOWN_ERROR,
 };
+pub use folders::MockFolder;
 pub use stats::Stats;
 pub use store::StoredFile;
 
@@ -70,6 +72,7 @@ pub fn commit_path(space_id: &str) -> String {
 
 pub const UPLOAD_INFO_READ: &str = "Storage.UploadInfo.Read";
 pub const FILE_WRITE: &str = "Storage.File.Write";
+pub const FILE_READ: &str = "Storage.File.Read";
 
 /// What the mock accepts and how it behaves where the notes say "(unconfirmed)".
 #[derive(Clone, Debug)]
@@ -81,7 +84,7 @@ pub struct DingtalkConfig {
     pub members: Vec<String>,
     /// Folder ids that exist in the space besides the root `"0"`.
     pub folders: Vec<String>,
-    /// The app's permissions (§0): both by default.
+    /// The app's permissions (§0): all three by default.
     pub permissions: Vec<String>,
     /// Access-token lifetime (doc: 7200 s).
     pub token_ttl: Duration,
@@ -114,6 +117,8 @@ pub struct DingtalkConfig {
     pub upload_key_ttl: Option<Duration>,
     /// Where parts and files are stored; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
 }
 
 impl Default for DingtalkConfig {
@@ -124,7 +129,7 @@ impl Default for DingtalkConfig {
             space_id: "2256226585".into(),
             members: vec!["chyMockUnionId0001".into()],
             folders: vec![],
-            permissions: vec![UPLOAD_INFO_READ.into(), FILE_WRITE.into()],
+            permissions: vec![UPLOAD_INFO_READ.into(), FILE_WRITE.into(), FILE_READ.into()],
             token_ttl: Duration::from_secs(7200),
             url_ttl_secs: 900,
             url_real_ttl: None,
@@ -140,6 +145,7 @@ impl Default for DingtalkConfig {
             reusable_upload_key: true,
             upload_key_ttl: None,
             data_dir: None,
+            path_prefix: String::new(),
         }
     }
 }
@@ -157,6 +163,7 @@ pub(crate) struct App {
     base: OnceLock<String>,
     gateway: gateway::Gateway,
     store: store::Store,
+    folders: folders::Folders,
     grants: oss::Grants,
     lost: lost::LostAnswers,
     stats: stats::StatsRecorder,
@@ -180,6 +187,7 @@ impl MockControl for App {
         serde_json::json!({
             "stats": self.stats.snapshot(self.faults.fired_total()),
             "files": self.store.files(),
+            "folders": self.folders.all(),
             "faults": self.faults.snapshot(),
             "data_dir": self.store.root(),
         })
@@ -189,6 +197,7 @@ impl MockControl for App {
         self.faults.reset();
         self.lost.clear();
         self.store.reset();
+        self.folders.reset();
         self.grants.clear();
         self.gateway.reset();
         self.stats.reset();
@@ -217,20 +226,21 @@ impl DingtalkMock {
             cfg,
             base: OnceLock::new(),
             store,
+            folders: Default::default(),
             grants: Default::default(),
             lost: Default::default(),
             stats: Default::default(),
             faults: Faults::new(),
             commit_lock: Default::default(),
         });
-        let server = server::serve(router(app.clone()), port).await?;
-        let _ = app.base.set(format!("http://{}", server.addr()));
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
+        let _ = app.base.set(format!("http://{}{}", server.addr(), server::normalize_prefix(&app.cfg.path_prefix)));
         Ok(DingtalkMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`, to use instead of `https://api.dingtalk.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -278,6 +288,16 @@ impl DingtalkMock {
         self.app.store.files()
     }
 
+    /// Folders made by `AddFolder`, in creation order.
+    pub fn folders(&self) -> Vec<MockFolder> {
+        self.app.folders.all()
+    }
+
+    /// `AddFolder` calls answered (made or returned existing).
+    pub fn folder_calls(&self) -> u64 {
+        self.app.folders.calls()
+    }
+
     /// Where a file's bytes are.
     pub fn file_path(&self, dentry_id: &str) -> Option<PathBuf> {
         self.app.store.file_path(dentry_id)
@@ -312,6 +332,14 @@ fn router(app: Arc<App>) -> Router {
         .route(
             "/v1.0/storage/spaces/{space_id}/files/commit",
             post(handlers::commit),
+        )
+        .route(
+            "/v1.0/storage/spaces/{space_id}/dentries/{parent_id}/folders",
+            post(folders::add_folder),
+        )
+        .route(
+            "/v1.0/storage/spaces/{space_id}/dentries",
+            axum::routing::get(folders::list_dentries),
         )
         .route(PUT_PRIMARY_PATH, put(oss::put_object))
         .route(PUT_FALLBACK_PATH, put(oss::put_object))

@@ -242,6 +242,12 @@ impl Store {
         found.map(|d| dentry_json(space, &d.lock()))
     }
 
+    /// The files in `parent`, as `dentry` objects.
+    pub(crate) fn children(&self, space: &str, parent: &str) -> Vec<Value> {
+        let inner = self.inner.lock();
+        inner.files.iter().map(|d| d.lock()).filter(|d| d.parent_id == parent).map(|d| dentry_json(space, &d)).collect()
+    }
+
     /// A name not taken in `parent`: `name(1).ext`, `name(2).ext`, … (as DingTalk renames).
     pub(crate) fn free_name(&self, parent: &str, name: &str) -> String {
         let inner = self.inner.lock();

@@ -186,7 +186,7 @@ impl App {
                         "parent_type must be explorer, not {parent_type}"
                     )));
                 }
-                if !self.cfg.folders.iter().any(|f| f == node) {
+                if !self.cfg.folders.iter().any(|f| f == node) && !self.folders.exists(node) {
                     return Err(BizError::new(PARENT_NOT_EXIST, format!("folder {node:?}")));
                 }
             }
@@ -324,6 +324,10 @@ fn accept_block(app: &App, mut form: Form) -> Outcome {
         return Err(BizError::params(format!(
             "block {seq} must be {expected} bytes, not {size}"
         )));
+    }
+    if app.cfg.refuse_block_checksums && form.text("checksum").is_some_and(|c| !c.is_empty()) {
+        app.stats.update(|s| s.checksum_mismatches += 1);
+        return Err(BizError::new(CHECKSUM_INVALID, "checksum param Invalid."));
     }
     let checked = check_checksum(app, &form, file.adler32)?;
     app.store.put_block(&upload_id, seq, file.temp, size)?;

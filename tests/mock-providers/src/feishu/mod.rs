@@ -9,6 +9,7 @@
 mod adler;
 mod auth;
 mod envelope;
+mod folders;
 mod form;
 mod handlers;
 mod limits;
@@ -41,6 +42,7 @@ pub use envelope::{
     PARAMS_ERROR, PARENT_NOT_EXIST, RATE_LIMITED, SIZE_MISMATCH, TENANT_QUOTA_EXCEEDED,
     TENANT_TOKEN_INVALID, UPLOAD_ID_EXPIRED, USER_QUOTA_EXCEEDED,
 };
+pub use folders::MockFolder;
 pub use stats::{PartCall, Stats};
 pub use store::{Placement, StoredObject};
 
@@ -55,9 +57,13 @@ pub const MEDIAS_PART: &str = "/open-apis/drive/v1/medias/upload_part";
 pub const MEDIAS_FINISH: &str = "/open-apis/drive/v1/medias/upload_finish";
 pub const FOLDER_META: &str = "/open-apis/drive/explorer/v2/folder/{token}/meta";
 pub const ROOT_FOLDER_META: &str = "/open-apis/drive/explorer/v2/root_folder/meta";
+pub const CREATE_FOLDER: &str = "/open-apis/drive/v1/files/create_folder";
+pub const LIST_FILES: &str = "/open-apis/drive/v1/files";
 
-/// The upload APIs, each limited to 5 calls a second and 10,000 a day (§10).
-const LIMITED: [&str; 8] = [
+/// The upload APIs and create_folder, each limited to 5 calls a second and 10,000 a day
+/// (§10, folders.md §2.5).
+const LIMITED: [&str; 9] = [
+    CREATE_FOLDER,
     FILES_UPLOAD_ALL,
     FILES_PREPARE,
     FILES_PART,
@@ -96,6 +102,11 @@ pub struct FeishuConfig {
     pub documented_http_status: bool,
     /// Where blocks and files are kept; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
+    /// Refuse every block checksum with 1062008, right or wrong (a service whose Adler-32
+    /// disagrees; the field is optional).
+    pub refuse_block_checksums: bool,
 }
 
 impl Default for FeishuConfig {
@@ -113,6 +124,8 @@ impl Default for FeishuConfig {
             quota_bytes: None,
             documented_http_status: false,
             data_dir: None,
+            path_prefix: String::new(),
+            refuse_block_checksums: false,
         }
     }
 }
@@ -144,6 +157,7 @@ impl Family {
 pub(crate) struct App {
     cfg: FeishuConfig,
     store: store::Store,
+    folders: folders::Folders,
     stats: stats::StatsRecorder,
     limits: Arc<limits::CallLimits>,
     tokens: Mutex<auth::Tokens>,
@@ -176,6 +190,7 @@ impl MockControl for App {
         serde_json::json!({
             "stats": self.stats(),
             "objects": self.store.objects(),
+            "folders": self.folders.all(),
             "faults": self.faults.snapshot(),
             "data_dir": self.store.root(),
         })
@@ -184,6 +199,7 @@ impl MockControl for App {
     fn reset(&self) {
         self.faults.reset();
         self.store.reset();
+        self.folders.reset();
         self.stats.reset();
         self.limits.reset();
         self.tokens.lock().expire_all();
@@ -212,19 +228,20 @@ impl FeishuMock {
         let app = Arc::new(App {
             cfg,
             store,
+            folders: Default::default(),
             stats: Default::default(),
             limits: Default::default(),
             tokens: Default::default(),
             faults: Faults::new(),
             policy,
         });
-        let server = server::serve(router(app.clone()), port).await?;
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
         Ok(FeishuMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`, to use instead of `https://open.feishu.cn`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -246,6 +263,21 @@ impl FeishuMock {
     /// Stored files in creation order (hashes each once, on first call: may block).
     pub fn objects(&self) -> Vec<StoredObject> {
         self.app.store.objects()
+    }
+
+    /// Folders made by create_folder, in creation order.
+    pub fn folders(&self) -> Vec<MockFolder> {
+        self.app.folders.all()
+    }
+
+    /// create_folder calls that made a folder.
+    pub fn folders_created(&self) -> u64 {
+        self.app.folders.all().len() as u64
+    }
+
+    /// create_folder calls that arrived while another was being handled (Feishu forbids it).
+    pub fn concurrent_folder_calls(&self) -> u64 {
+        self.app.folders.overlaps()
     }
 
     pub fn object_path(&self, file_token: &str) -> Option<PathBuf> {
@@ -286,6 +318,8 @@ fn router(app: Arc<App>) -> Router {
         .route(FILES_FINISH, post(handlers::finish))
         .route(MEDIAS_FINISH, post(handlers::finish))
         .route(FOLDER_META, get(handlers::folder_meta))
+        .route(CREATE_FOLDER, post(folders::create_folder))
+        .route(LIST_FILES, get(folders::list))
         .route(ROOT_FOLDER_META, get(handlers::root_meta))
         .route_layer(middleware::from_fn_with_state(
             app.clone(),

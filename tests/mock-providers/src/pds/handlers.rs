@@ -670,6 +670,7 @@ fn create_folder(app: &App, f: &Fields, parent: String, name: String) -> Outcome
     }
     let mut inner = app.store.inner.lock();
     check_parent(app, &inner, &parent)?;
+    app.stats.update(|s| s.folder_creates += 1);
     let mut name = name;
     if let Some(existing) = name_taken(&inner, &parent, &name) {
         match mode {
@@ -698,7 +699,66 @@ fn create_folder(app: &App, f: &Fields, parent: String, name: String) -> Outcome
     let mut v = app.file_json(&entry, None);
     v["file_name"] = entry.name.clone().into();
     inner.files.insert(file_id, entry);
+    app.stats.update(|s| s.folders_made += 1);
     Ok(v)
+}
+
+// ---------------------------------------------------------------- list
+
+/// `POST /v2/file/list` (folders.md §3.2): one level of available items, `limit` 1..100,
+/// ordered by `order_by` / `order_direction`, paged by an opaque `next_marker` ("" = done).
+pub(crate) async fn file_list(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let outcome = async {
+        app.auth(&headers)?;
+        let f = read_json(&headers, body).await?;
+        app.drive(&f)?;
+        let parent = f.required("parent_file_id")?.to_owned();
+        let limit = f.u64("limit")?.unwrap_or(100);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid("InvalidParameter.Limit", format!("limit {limit} is not within 1..100")));
+        }
+        let kind = f.str("type")?.map(str::to_owned);
+        let order_by = f.str("order_by")?.unwrap_or("created_at").to_owned();
+        if !["created_at", "updated_at", "size", "name"].contains(&order_by.as_str()) {
+            return Err(ApiError::invalid("InvalidParameter.OrderBy", format!("order_by {order_by} is unknown")));
+        }
+        let desc = match f.str("order_direction")?.unwrap_or("ASC") {
+            "ASC" => false,
+            "DESC" => true,
+            o => return Err(ApiError::invalid("InvalidParameter.OrderDirection", format!("order_direction {o} is not ASC or DESC"))),
+        };
+        let marker = f.str("marker")?.filter(|m| !m.is_empty()).map(str::to_owned);
+        let inner = app.store.inner.lock();
+        check_parent(&app, &inner, &parent)?;
+        let mut items: Vec<&FileEntry> = inner
+            .files
+            .values()
+            .filter(|e| e.status == FileStatus::Available && e.parent_file_id == parent)
+            .filter(|e| kind.as_deref().is_none_or(|k| (k == "folder") == e.folder))
+            .collect();
+        items.sort_by(|a, b| match order_by.as_str() {
+            "name" => a.name.cmp(&b.name),
+            "size" => a.blob.as_ref().map_or(0, |b| b.size).cmp(&b.blob.as_ref().map_or(0, |b| b.size)),
+            _ => a.seq.cmp(&b.seq),
+        });
+        if desc {
+            items.reverse();
+        }
+        // The marker is opaque to clients: here, the next item's id with a prefix.
+        let from = match &marker {
+            None => 0,
+            Some(m) => items
+                .iter()
+                .position(|e| Some(e.file_id.as_str()) == m.strip_prefix("mk-"))
+                .ok_or_else(|| ApiError::invalid("InvalidParameter.Marker", format!("marker {m} is not valid")))?,
+        };
+        let page: Vec<Value> = items.iter().skip(from).take(limit as usize).map(|e| app.file_json(e, None)).collect();
+        let next = items.get(from + limit as usize).map(|e| format!("mk-{}", e.file_id)).unwrap_or_default();
+        app.stats.update(|s| s.folder_list_pages += 1);
+        Ok(json!({ "items": page, "next_marker": next }))
+    }
+    .await;
+    respond(&app, outcome, 200)
 }
 
 fn part_url_json(app: &App, host: &str, upload_id: &str, n: u32) -> Value {
@@ -800,6 +860,20 @@ pub(crate) async fn get_upload_url(
 
 // ---------------------------------------------------------------- list_uploaded_parts
 
+const MARKER_TAG: &str = "ferry-mock-marker:";
+
+/// An opaque paging token naming the last part shown.
+fn opaque_marker(part: u32) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{MARKER_TAG}{part}"))
+}
+
+fn opaque_marker_number(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix(MARKER_TAG)?.parse().ok()
+}
+
 pub(crate) async fn list_uploaded_parts(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -813,17 +887,26 @@ pub(crate) async fn list_uploaded_parts(
             None | Some(Value::Null) => 100,
             Some(v) => v.as_u64().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::invalid("InvalidParameter.Limit", "limit must be an integer in 1..=100"))?,
         };
+        // A part number (JSON number or numeric string), or a token this mock issued.
+        let bad_marker = || ApiError::invalid("InvalidParameter.PartNumberMarker", "part_number_marker is not a marker this service issued");
         let marker = match f.0.get("part_number_marker") {
             None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| ApiError::invalid("InvalidParameter.PartNumberMarker", "part_number_marker must be a non-negative integer"))?,
-            Some(_) => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must be a JSON integer")),
+            Some(Value::Number(n)) => n.as_u64().ok_or_else(bad_marker)?,
+            // A third-party client notes that an empty marker is refused (§6).
+            Some(Value::String(s)) if s.is_empty() => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must not be empty")),
+            Some(Value::String(s)) => s.parse::<u64>().ok().or_else(|| opaque_marker_number(s)).ok_or_else(bad_marker)?,
+            Some(_) => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must be a number or a string")),
         };
         let page = limit.min(app.cfg.list_page_max as u64) as usize;
         let inner = app.store.inner.lock();
         let up = live_upload(&app, &inner, &f)?;
         let after: Vec<(&u32, &store::StoredPart)> = up.parts.range(marker as u32 + 1..).collect();
         let shown = &after[..after.len().min(page)];
-        let next = if after.len() > shown.len() { shown.last().map(|(n, _)| n.to_string()).unwrap_or_default() } else { String::new() };
+        let next = match shown.last() {
+            Some((n, _)) if after.len() > shown.len() && app.cfg.opaque_markers => opaque_marker(**n),
+            Some((n, _)) if after.len() > shown.len() => n.to_string(),
+            _ => String::new(),
+        };
         let parts: Vec<Value> = shown
             .iter()
             .map(|(n, p)| {

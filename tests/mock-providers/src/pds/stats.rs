@@ -16,6 +16,11 @@ pub struct PdsStats {
     pub access_token_rejections: u64,
     /// `create` calls that succeeded (rapid uploads and `exist` answers included).
     pub creates: u64,
+    /// `create` calls of `type: folder` (found or made), and folders made by them.
+    pub folder_creates: u64,
+    pub folders_made: u64,
+    /// `file/list` pages answered.
+    pub folder_list_pages: u64,
     pub parallel_creates: u64,
     pub pre_hash_matches: u64,
     pub rapid_uploads: u64,

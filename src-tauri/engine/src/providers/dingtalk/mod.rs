@@ -10,6 +10,7 @@
 mod api;
 mod commit;
 mod errors;
+mod folders;
 mod signed;
 
 use std::collections::HashSet;
@@ -26,7 +27,8 @@ use super::{
 use crate::error::{ErrorKind, Result};
 use api::Api;
 use commit::Conflict;
-use signed::{PutError, Signed, UrlCache};
+use super::client::Endpoint;
+use crate::providers::client::signed::{self as shared, PutError, Target, TargetCache};
 
 /// Parts are 100 KB .. 5 GB (§3); 100 KiB and 5·10⁹ satisfy either reading of the units.
 const MIN_PART: u64 = 100 * 1024;
@@ -42,9 +44,11 @@ pub struct Dingtalk {
     union_id: String,
     parent_id: String,
     conflict: Conflict,
-    urls: UrlCache,
-    /// (uploadKey, strategy) of commits whose answer never came.
-    lost: Mutex<HashSet<(String, Conflict)>>,
+    urls: TargetCache,
+    /// Folder ids found or made for destination paths.
+    folders: super::client::folders::FolderCache,
+    /// uploadKeys whose commit answer was lost.
+    lost: Mutex<HashSet<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,19 +67,14 @@ enum Session {
 impl Dingtalk {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        url::Url::parse(&endpoint).map_err(|e| {
-            crate::Error::invalid(
-                "endpoint",
-                format!("\"{endpoint}\" is not a valid URL: {e}"),
-            )
-        })?;
+        let endpoint = Endpoint::parse(&endpoint)?;
         let conflict = Conflict::parse(ctx.account.setting("conflict").unwrap_or("AUTO_RENAME"))
             .ok_or_else(|| crate::Error::invalid("conflict", "must be one of AUTO_RENAME, OVERWRITE, RETURN_DENTRY_IF_EXISTS, RETURN_ERROR_IF_EXISTS"))?;
         Ok(Dingtalk {
             http: ctx.http.clone(),
             api: Api::new(
                 ctx.http.clone(),
-                &endpoint,
+                endpoint,
                 ctx.setting("app_key"),
                 ctx.secret("app_secret")?,
                 ctx.setting("union_id"),
@@ -84,7 +83,8 @@ impl Dingtalk {
             union_id: ctx.setting("union_id").to_owned(),
             parent_id: ctx.account.setting("parent_id").unwrap_or("0").to_owned(),
             conflict,
-            urls: UrlCache::default(),
+            urls: TargetCache::default(),
+            folders: Default::default(),
             lost: Mutex::new(HashSet::new()),
         })
     }
@@ -95,16 +95,10 @@ impl Dingtalk {
         })
     }
 
-    /// The folder a job goes to. Sub-folders would need DingTalk's folder API, which Ferry does
-    /// not use yet.
-    fn parent(&self, job: &JobSpec<'_>) -> ProviderResult<String> {
-        if job.dest.trim_matches('/').is_empty() {
-            return Ok(self.parent_id.clone());
-        }
-        Err(ProviderError::new(
-            ErrorKind::Unsupported,
-            format!("uploading into the sub-folder \"{}\" of a DingTalk space is not supported yet: upload the file itself, not the folder holding it", job.dest),
-        ))
+    /// The folder a job goes to: its destination path below the account's folder, each
+    /// missing level made (see `folders.rs`).
+    async fn parent(&self, job: &JobSpec<'_>) -> ProviderResult<String> {
+        self.folders.make_path(self, &self.parent_id, job.dest).await
     }
 
     /// `preCheckParam` (§2, §6): size for the capacity check; the name only where a clash
@@ -137,23 +131,13 @@ impl Dingtalk {
                 &json!({ "option": option }),
             )
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk started the upload without an uploadKey",
-            )
-        })?;
-        Ok((key.to_owned(), answer.server_time))
+        Ok((upload_key(&answer.body, "starting the upload")?, answer.server_time))
     }
 
     /// `GetMultipartFileUploadInfos` for these part numbers (≤ 30).
-    async fn part_infos(&self, key: &str, numbers: Vec<u32>) -> ProviderResult<Vec<(u32, Signed)>> {
-        let body = json!({ "uploadKey": key, "partNumbers": numbers });
+    async fn part_infos(&self, key: &str, numbers: Vec<u32>) -> ProviderResult<Vec<(u32, Target)>> {
+        // A desktop is not inside Alibaba's network: public URLs, not intranet ones (§3).
+        let body = json!({ "uploadKey": key, "partNumbers": numbers, "option": { "preferIntranet": false } });
         let path = "/v1.0/storage/spaces/files/multiPartUploadInfos/query";
         let answer = self
             .api
@@ -178,7 +162,7 @@ impl Dingtalk {
                     i.get("headerSignatureInfo")?,
                 ))
             })
-            .map(|(n, info)| Ok((n, Signed::parse(info)?)))
+            .map(|(n, info)| Ok((n, signed::parse(info)?)))
             .collect()
     }
 
@@ -187,12 +171,12 @@ impl Dingtalk {
         &self,
         name: &str,
         size: u64,
-    ) -> ProviderResult<(String, Signed, Option<i64>)> {
+    ) -> ProviderResult<(String, Target, Option<i64>)> {
         let parent = self.parent_id.clone();
         let body = json!({
             "protocol": "HEADER_SIGNATURE",
             "multipart": false,
-            "option": { "storageDriver": "DINGTALK", "preCheckParam": self.pre_check(name, &parent, size) },
+            "option": { "storageDriver": "DINGTALK", "preCheckParam": self.pre_check(name, &parent, size), "preferIntranet": false },
         });
         let path = format!(
             "/v1.0/storage/spaces/{}/files/uploadInfos/query",
@@ -202,23 +186,13 @@ impl Dingtalk {
             .api
             .post("getting the upload URL", &path, &body)
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk answered the upload info without an uploadKey",
-            )
-        })?;
+        let key = upload_key(&answer.body, "the upload info")?;
         let info = answer
             .body
             .get("headerSignatureInfo")
             .cloned()
             .unwrap_or(Value::Null);
-        Ok((key.to_owned(), Signed::parse(&info)?, answer.server_time))
+        Ok((key, signed::parse(&info)?, answer.server_time))
     }
 
     async fn upload_whole(
@@ -229,21 +203,21 @@ impl Dingtalk {
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         let what = format!("uploading \"{name}\"");
+        let judge = |status: u16, text: &str, _: Option<std::time::Duration>| signed::refusal(&what, status, text);
         let (mut key, mut target, mut since) = self.file_upload_info(name, size).await?;
-        let etag = match signed::put(&self.http, &target, &body, &what).await {
+        let etag = match shared::put(&self.http, &target, &body, &what, judge).await {
             Ok(etag) => etag,
-            Err(PutError::Refused(e)) => {
+            Err(PutError::Expired(e)) => {
+                // Expired or refused signature: a fresh URL now, not a failed attempt.
                 tracing::info!("{}; asking for a new upload URL", e.message);
                 (key, target, since) = self.file_upload_info(name, size).await?;
-                signed::put(&self.http, &target, &body, &what)
-                    .await
-                    .map_err(PutError::into_error)?
+                shared::put(&self.http, &target, &body, &what, judge).await.map_err(|e| e.into_error(&what))?
             }
-            Err(PutError::Failed(e)) => return Err(e),
+            Err(e) => return Err(e.into_error(&what)),
         };
         Ok(PartReceipt {
             number: part.number,
-            etag,
+            etag: etag.map(|e| e.trim_matches('"').to_owned()),
             extra: json!({ "upload_key": key, "since": since }),
         })
     }
@@ -256,28 +230,22 @@ impl Dingtalk {
     ) -> ProviderResult<PartReceipt> {
         let what = format!("part {} of {}", part.number, part.count);
         let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
-        let target = self.urls.get(key, part.number, part.count, query).await?;
-        let etag = match signed::put(&self.http, &target, &body, &what).await {
-            Ok(etag) => etag,
-            Err(PutError::Refused(e)) => {
-                // Expired or refused signature: a fresh URL now, not a failed attempt.
-                tracing::info!("{}; asking for a new URL for this part", e.message);
-                self.urls.forget(key, part.number).await;
-                let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
-                let target = self.urls.get(key, part.number, part.count, query).await?;
-                signed::put(&self.http, &target, &body, &what)
-                    .await
-                    .map_err(PutError::into_error)?
-            }
-            Err(PutError::Failed(e)) => return Err(e),
-        };
-        self.urls.forget(key, part.number).await;
+        let judge = |status: u16, text: &str, _: Option<std::time::Duration>| signed::refusal(&what, status, text);
+        let etag = shared::put_part(&self.http, &self.urls, key, part, signed::MAX_BATCH, &body, query, judge)
+            .await
+            .map_err(|e| e.into_error(&what))?;
         Ok(PartReceipt {
             number: part.number,
-            etag,
+            etag: etag.map(|e| e.trim_matches('"').to_owned()),
             extra: Value::Null,
         })
     }
+}
+
+/// The `uploadKey` of an answer to `what`.
+fn upload_key(body: &Value, what: &str) -> ProviderResult<String> {
+    let key = body.get("uploadKey").and_then(Value::as_str).filter(|k| !k.is_empty());
+    key.map(str::to_owned).ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("DingTalk answered {what} without an uploadKey")))
 }
 
 /// The name DingTalk will store (§5): trimmed; no tab, `*`, `"`, `<`, `>`, `|`; no trailing `.`.
@@ -313,7 +281,7 @@ impl Provider for Dingtalk {
 
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
         let name = remote_name(job.name)?;
-        let parent = self.parent(job)?;
+        let parent = self.parent(job).await?;
         let part_size = self.limits().part_size(job.size, job.preferred_part_size);
         if job.size <= part_size {
             // One part either way: the single-shot path saves a call (§6).
@@ -391,6 +359,10 @@ impl Provider for Dingtalk {
         Ok(())
     }
 
+    fn folders(&self) -> Option<&dyn super::Folders> {
+        Some(self)
+    }
+
     async fn check(&self) -> ProviderResult<String> {
         self.api.token().await?;
         // Starting an upload proves the token, the app's permission, the space and the user;
@@ -398,7 +370,7 @@ impl Provider for Dingtalk {
         self.init_multipart(None).await?;
         Ok(format!(
             "got an access token from {}; space {} is reachable as union_id {}",
-            self.api.host(),
+            self.api.endpoint(),
             self.space_id,
             self.union_id
         ))

@@ -17,18 +17,21 @@
 mod api;
 mod budget;
 mod errors;
+mod folders;
+mod lost;
 mod target;
-mod token;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::{ErrorKind, Result};
+use super::client::form::file_part;
+use super::client::Endpoint;
 use api::{Api, Call, Payload};
 use target::{Destination, Family, Target};
 
@@ -49,13 +52,32 @@ const MAX_NAME_CHARS: usize = 250;
 pub struct Feishu {
     api: Api,
     destination: Destination,
+    /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
+    /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
+    checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Uploads whose file-creating call lost its answer (see `lost.rs`).
+    lost: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Folder tokens found or made for destination paths.
+    folders: super::client::folders::FolderCache,
+    /// Structure-changing calls one at a time, spaced for the 5 QPS (folders.md §2.5).
+    structure: folders::Spacing,
 }
+
+/// Checksum refusals of one block in a row after which blocks go without one.
+const CHECKSUM_REFUSALS: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum Session {
-    /// ≤ 20 MB: one part, sent as the whole `upload_all`.
-    Oneshot { target: Target, name: String, size: u64 },
+    /// ≤ 20 MB: one part, sent as the whole `upload_all`. `started_ms`: when the upload
+    /// began (unix ms; 0 in sessions saved before it was recorded).
+    Oneshot {
+        target: Target,
+        name: String,
+        size: u64,
+        #[serde(default)]
+        started_ms: i64,
+    },
     /// The server's block plan and when it was made (unix ms), for the 24-hour lifetime.
     Multipart { family: Family, upload_id: String, block_size: u64, block_num: u64, size: u64, prepared_at_ms: i64 },
 }
@@ -80,14 +102,6 @@ fn text(data: &Value, field: &str, what: &str) -> ProviderResult<String> {
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(ProviderError::temporary(ErrorKind::Server, format!("Feishu {what} answered success without data.{field}"))),
     }
-}
-
-fn file_part(body: PartBody, file_name: String) -> Part {
-    let len = body.len();
-    Part::stream_with_length(body.into_reqwest(), len)
-        .file_name(file_name)
-        .mime_str("application/octet-stream")
-        .expect("a static MIME type parses")
 }
 
 /// The block `seq` covers `[seq × block_size, min((seq + 1) × block_size, size))`.
@@ -129,8 +143,7 @@ fn check_block(part: PartSpec, block_size: u64, block_num: u64, size: u64) -> Pr
 impl Feishu {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        let base =
-            url::Url::parse(&endpoint).map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
+        let endpoint = Endpoint::parse(&endpoint)?;
         let destination = Destination {
             parent_type: ctx.account.setting("parent_type").unwrap_or(target::EXPLORER).to_owned(),
             parent_node: ctx.setting("parent_node").to_owned(),
@@ -143,17 +156,17 @@ impl Feishu {
         };
         let app_id = ctx.setting("app_id").to_owned();
         // Feishu counts calls per app: one file per endpoint and app in the data dir.
-        let key: String = format!("{}-{app_id}", base.host_str().unwrap_or_default())
+        let key: String = format!("{}-{app_id}", endpoint.host())
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
             .collect();
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
-        let api = Api::new(ctx.http.clone(), base, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination })
+        let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
+        Ok(Feishu { api, destination, checksum_refusals: Default::default(), lost: Default::default(), folders: Default::default(), structure: Default::default() })
     }
 
-    fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
+    async fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
         let chars = job.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
             return Err(ProviderError::new(
@@ -161,7 +174,11 @@ impl Feishu {
                 format!("Feishu takes file names of 1 to {MAX_NAME_CHARS} characters; \"{}\" has {chars}: rename the file", job.name),
             ));
         }
-        self.destination.with_dest(job.dest).target(job.name).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, e))
+        let destination = match folders::as_path(&self.destination, job.dest) {
+            Some(path) => Destination { parent_node: self.folders.make_path(self, &self.destination.parent_node, path).await?, ..self.destination.clone() },
+            None => self.destination.with_dest(job.dest),
+        };
+        destination.target(job.name).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, e))
     }
 
     async fn prepare(&self, job: &JobSpec<'_>, target: &Target) -> ProviderResult<Session> {
@@ -217,9 +234,9 @@ impl Provider for Feishu {
     }
 
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
-        let target = self.target(job)?;
+        let target = self.target(job).await?;
         let (session, part_size) = if job.size <= ONESHOT_MAX {
-            (Session::Oneshot { target, name: job.name.to_owned(), size: job.size }, job.size.max(1))
+            (Session::Oneshot { target, name: job.name.to_owned(), size: job.size, started_ms: now_ms() }, job.size.max(1))
         } else {
             let s = self.prepare(job, &target).await?;
             let Session::Multipart { block_size, .. } = &s else { unreachable!("prepare makes a multipart session") };
@@ -232,7 +249,7 @@ impl Provider for Feishu {
     async fn upload_part(&self, session: &Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
         let len = body.len();
         match self::session(session)? {
-            Session::Oneshot { target, name, size } => {
+            Session::Oneshot { target, name, size, started_ms } => {
                 if part.count != 1 || len != size {
                     return Err(ProviderError::restart(format!(
                         "a one-shot upload is one part of {size} bytes, not part {}/{}: starting over",
@@ -240,6 +257,11 @@ impl Provider for Feishu {
                     )));
                 }
                 let what = format!("{}/upload_all", family_name(target.family));
+                let key = format!("upload_all {} {name} {started_ms}", target.parent_node);
+                if let Some(file_token) = self.made_before(&key, &target, &name, started_ms).await? {
+                    self.clear_lost(&key);
+                    return Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "file_token": file_token }) });
+                }
                 let mut form = Form::new()
                     .text("file_name", name.clone())
                     .text("parent_type", target.parent_type.clone())
@@ -251,8 +273,13 @@ impl Provider for Feishu {
                 }
                 let form = form.part("file", file_part(body, name));
                 let path = target.family.path("upload_all");
-                let data =
-                    self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                let data = self.api.call(call).await.inspect_err(|e| {
+                    if lost::answer_lost(e) {
+                        self.mark_lost(&key);
+                    }
+                })?;
+                self.clear_lost(&key);
                 let file_token = text(&data, "file_token", &what)?;
                 Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "file_token": file_token }) })
             }
@@ -260,14 +287,33 @@ impl Provider for Feishu {
                 Session::check_age(prepared_at_ms, now_ms())?;
                 let seq = check_block(part, block_size, block_num, size)?;
                 let what = format!("{}/upload_part", family_name(family));
-                let form = Form::new()
-                    .text("upload_id", upload_id)
-                    .text("seq", seq.to_string())
-                    .text("size", len.to_string())
-                    .text("checksum", adler32(body.bytes()))
-                    .part("file", file_part(body, "blob".into()));
+                let refusals = |f: &dyn Fn(&mut u32)| {
+                    let mut map = self.checksum_refusals.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = map.entry(upload_id.clone()).or_default();
+                    f(n);
+                    *n
+                };
+                let with_checksum = refusals(&|_| {}) < CHECKSUM_REFUSALS;
+                let mut form = Form::new().text("upload_id", upload_id.clone()).text("seq", seq.to_string()).text("size", len.to_string());
+                if with_checksum {
+                    form = form.text("checksum", adler32(body.bytes()));
+                }
+                let form = form.part("file", file_part(body, "blob".into()));
                 let path = family.path("upload_part");
-                self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                match self.api.call_raw(call).await? {
+                    Ok(_) if with_checksum => {
+                        refusals(&|n| *n = 0);
+                    }
+                    Ok(_) => {}
+                    Err(f) if f.code == Some(errors::CHECKSUM_REFUSED) && with_checksum => {
+                        if refusals(&|n| *n += 1) >= CHECKSUM_REFUSALS {
+                            tracing::warn!(upload_id, seq, "Feishu refused this block's Adler-32 twice in a row: sending blocks without the optional checksum");
+                        }
+                        return Err(errors::classify(&what, &f));
+                    }
+                    Err(f) => return Err(errors::classify(&what, &f)),
+                }
                 Ok(PartReceipt { number: part.number, ..Default::default() })
             }
         }
@@ -286,9 +332,20 @@ impl Provider for Feishu {
                     return Err(ProviderError::restart(format!("{} of {block_num} blocks are acknowledged: starting over", parts.len())));
                 }
                 let what = format!("{}/upload_finish", family_name(family));
+                let target = self.target(job).await?;
+                if let Some(file_token) = self.made_before(&upload_id, &target, job.name, prepared_at_ms).await? {
+                    self.clear_lost(&upload_id);
+                    return Ok(Committed { id: Some(file_token), name: Some(job.name.to_owned()), url: None, rapid: false });
+                }
                 let body = serde_json::json!({ "upload_id": upload_id, "block_num": block_num });
                 let path = family.path("upload_finish");
-                let data = self.api.call(Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true };
+                let data = self.api.call(call).await.inspect_err(|e| {
+                    if lost::answer_lost(e) {
+                        self.mark_lost(&upload_id);
+                    }
+                })?;
+                self.clear_lost(&upload_id);
                 text(&data, "file_token", &what)?
             }
         };
@@ -298,6 +355,10 @@ impl Provider for Feishu {
     async fn abort(&self, _session: &Value) -> ProviderResult<()> {
         // Feishu has no call to drop an upload: an unfinished upload id lapses after 24 h.
         Ok(())
+    }
+
+    fn folders(&self) -> Option<&dyn super::Folders> {
+        (self.destination.parent_type == target::EXPLORER).then_some(self as &dyn super::Folders)
     }
 
     async fn check(&self) -> ProviderResult<String> {

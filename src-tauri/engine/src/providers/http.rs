@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::body::{Motion, Stall};
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
@@ -29,11 +31,58 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// A deadline for one request carrying `bytes`: a minute for the exchange plus the body at
-/// a pessimistic 16 KiB/s, so only a truly stuck request times out.
-pub fn timeout_for(bytes: u64) -> Duration {
-    Duration::from_secs(60 + bytes / (16 * 1024))
+/// The deadline of a request without a body (a token, an API call): a minute.
+pub fn timeout_for(_bytes: u64) -> Duration {
+    answer_period()
 }
+
+/// How long a body may stand still before its request is given up (env
+/// `FERRY_STALL_SECS`, for tests; default a minute).
+pub fn stall_period() -> Duration {
+    secs_from_env("FERRY_STALL_SECS")
+}
+
+/// How long a server may take to answer once it has the whole request (env
+/// `FERRY_ANSWER_SECS`, for tests; default a minute).
+pub fn answer_period() -> Duration {
+    secs_from_env("FERRY_ANSWER_SECS")
+}
+
+fn secs_from_env(key: &str) -> Duration {
+    let secs = std::env::var(key).ok().and_then(|v| v.parse::<u64>().ok()).filter(|s| *s > 0).unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// Why a request that carried a body failed.
+#[derive(Debug)]
+pub enum SendError {
+    Transport(reqwest::Error),
+    Stalled(Stall),
+}
+
+/// Sends a request carrying a part's body. There is no deadline while its bytes keep
+/// moving, however slow the link or low the bandwidth limit: it is given up only when
+/// the body stands still for the stall period, or the server does not answer within the
+/// answer period after the body went out. (A size-based deadline timed out every part
+/// on slow uplinks.) The response's own body is read under the answer period.
+pub async fn send(req: reqwest::RequestBuilder, motion: Motion) -> Result<reqwest::Response, SendError> {
+    let (stall, answer) = (stall_period(), answer_period());
+    let request = req.send();
+    tokio::pin!(request);
+    let mut check = tokio::time::interval(CHECK_EVERY.min(stall / 4));
+    loop {
+        tokio::select! {
+            r = &mut request => return r.map_err(SendError::Transport),
+            _ = check.tick() => {
+                if let Some(why) = motion.stalled(stall, answer) {
+                    return Err(SendError::Stalled(why));
+                }
+            }
+        }
+    }
+}
+
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,9 @@ impl Default for EngineSettings {
 /// while it is sent).
 pub const MEMORY_BUDGET: u64 = 1 << 30;
 
+/// The lowest bandwidth limit (bytes/s) other than 0 (none).
+pub const MIN_BANDWIDTH: u64 = 16 * 1024;
+
 /// (key, lowest allowed, highest allowed)
 const KEYS: [(&str, u64, u64); 8] = [
     ("max_files", 1, 64),
@@ -132,6 +135,9 @@ impl EngineSettings {
         if n < lo || n > hi {
             return Err(Error::invalid(key, format!("{n} is outside {lo}..={hi}")));
         }
+        if key == "bandwidth" && n != 0 && n < MIN_BANDWIDTH {
+            return Err(Error::invalid(key, format!("{n} bytes/s is too low to upload anything: use 0 (no limit) or at least {MIN_BANDWIDTH} (16 KiB/s)")));
+        }
         Ok(n)
     }
 
@@ -186,5 +192,8 @@ mod tests {
         assert_eq!(EngineSettings::load(q).unwrap().parts_in_flight_bytes(), 512 << 20);
         let huge = EngineSettings { part_size: 5 << 30, ..s };
         assert!(huge.save(q).is_err(), "5 GiB parts × 32 in flight");
+        assert!(EngineSettings::set(q, "bandwidth", "1000").unwrap_err().to_string().contains("at least 16384"));
+        EngineSettings::set(q, "bandwidth", "16384").unwrap();
+        EngineSettings::set(q, "bandwidth", "0").unwrap();
     }
 }

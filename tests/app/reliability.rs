@@ -1,7 +1,7 @@
 //! Ferry left running: what a long-lived engine must get right when the world changes
-//! under it (issue 14): a corrected secret is used at once.
+//! under it (issue 14): a corrected secret is used at once; slow links are not stalls.
 
-use ferry_mock_providers::XfyunConfig;
+use ferry_mock_providers::{FaultAction, FaultRule, XfyunConfig};
 
 use super::support::*;
 
@@ -60,4 +60,59 @@ fn old_daily_logs_are_pruned_to_two_weeks() {
     left.sort();
     assert_eq!(left.len(), 14, "{left:?}");
     assert_eq!(left.first().map(String::as_str), Some("ferry.log.2020-01-08"), "the oldest went first: {left:?}");
+}
+
+/// Slow links: a request is given up when its bytes stand still, never because it is slow.
+/// The stall and answer periods are shortened to 2 s; each upload here takes ~10× that.
+#[test]
+fn a_slow_upload_that_keeps_moving_is_never_timed_out() {
+    let s = Sandbox::new();
+    let x = Xfyun::start(XfyunConfig::default());
+    s.add_xfyun("ost", &x.mock, &[]);
+    s.config("bandwidth", "16384"); // the lowest limit Settings allows, shared by 3 files at once
+    let dir = s.dir.path().join("takes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<(std::path::PathBuf, String)> = (0..4)
+        .map(|i| {
+            let p = dir.join(format!("take-{i}.wav"));
+            let h = write_random(&p, 128 * 1024, 40 + i);
+            (p, h)
+        })
+        .collect();
+    let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let ids = s.upload(&paths, "ost");
+    let run = s.run_with(&["run", "--until-idle"], "", |c| {
+        c.env("FERRY_STALL_SECS", "2").env("FERRY_ANSWER_SECS", "2");
+    });
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&files) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(x.sha1_of(jobs[id]["result"]["url"].as_str().unwrap()), *sha1, "byte-exact");
+    }
+    let logs = s.logs();
+    assert!(!logs.contains("retrying") && !logs.contains("stalled") && !logs.contains("no answer"), "no request was given up: {logs}");
+    assert_eq!(x.mock.stats().oneshots_ok, 4, "one request per file, none sent twice");
+}
+
+#[test]
+fn a_request_whose_server_stops_answering_is_given_up_and_retried() {
+    let s = Sandbox::new();
+    let x = Xfyun::start(XfyunConfig::default());
+    s.add_xfyun("ost", &x.mock, &[]);
+    // The first upload request is held for five minutes without an answer.
+    x.mock.faults().push(FaultRule::on("/file/upload", FaultAction::Delay { ms: 300_000 }).times(1)).unwrap();
+    let file = s.dir.path().join("take.wav");
+    let sha1 = write_random(&file, 128 * 1024, 77);
+    let id = s.upload(&[&file], "ost")[0];
+    let run = s.run_with(&["run", "--until-idle"], "", |c| {
+        c.env("FERRY_STALL_SECS", "2").env("FERRY_ANSWER_SECS", "2");
+    });
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let job = s.job(id);
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(x.sha1_of(job["result"]["url"].as_str().unwrap()), sha1);
+    let logs = s.logs();
+    assert!(logs.contains("no answer 2 s after the upload was sent"), "the silent server was given up on: {logs}");
+    assert!(!logs.contains(&x.mock.base_url()), "no URL in the log");
 }

@@ -58,6 +58,28 @@ fn secs_from_env(key: &str) -> Duration {
 pub enum SendError {
     Transport(reqwest::Error),
     Stalled(Stall),
+    /// The answer was not what any provider sends (too large, too slow).
+    Answer(String),
+}
+
+/// The largest answer read: providers answer a part or an API call with a few KiB of JSON.
+pub const MAX_ANSWER: usize = 4 << 20;
+
+/// Reads an answer's body: at most [`MAX_ANSWER`] bytes, within the answer period, so a
+/// hostile or broken server can neither fill memory nor hold the request forever.
+pub async fn answer_text(mut resp: reqwest::Response) -> Result<String, SendError> {
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(SendError::Transport)? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(SendError::Answer(format!("the answer is larger than {} MiB", MAX_ANSWER >> 20)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    };
+    let period = answer_period();
+    tokio::time::timeout(period, read).await.unwrap_or_else(|_| Err(SendError::Answer(format!("the answer did not arrive within {} s", period.as_secs()))))
 }
 
 /// Sends a request carrying a part's body. There is no deadline while its bytes keep

@@ -308,7 +308,7 @@ impl Folders for Local {
                 kind: if folder { EntryKind::Folder } else { EntryKind::File },
                 id,
                 size: (!folder).then_some(meta.len()),
-                modified: Some(meta.mtime().to_string()),
+                modified: Some((crate::platform::mtime_ns(&meta).div_euclid(1_000_000_000)).to_string()),
             });
         }
         Ok(Listing { entries, next: None }.sorted())

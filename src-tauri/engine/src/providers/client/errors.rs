@@ -33,6 +33,15 @@ pub fn transport(what: &str, e: &reqwest::Error) -> ProviderError {
     ProviderError::temporary(ErrorKind::Network, format!("{what}: network error ({cause})"))
 }
 
+/// A request with a body that failed: on the way, or because it stalled.
+pub fn sent(what: &str, e: crate::providers::http::SendError) -> ProviderError {
+    match e {
+        crate::providers::http::SendError::Transport(e) => transport(what, &e),
+        crate::providers::http::SendError::Stalled(why) => ProviderError::temporary(ErrorKind::Network, format!("{what}: network error ({why})")),
+        crate::providers::http::SendError::Answer(why) => ProviderError::temporary(ErrorKind::Server, format!("{what}: {why}")),
+    }
+}
+
 /// A header value that holds a credential: marked sensitive, so no Debug output shows it.
 pub fn secret_header(value: &str) -> Result<HeaderValue, ProviderError> {
     let mut v = HeaderValue::from_str(value)

@@ -2,13 +2,17 @@
 
 use reqwest::multipart::Part;
 
+use crate::providers::body::Motion;
 use crate::providers::PartBody;
 
-/// A streamed file part named `file_name` (the name the service stores or sees).
-pub fn file_part(body: PartBody, file_name: String) -> Part {
+/// A streamed file part named `file_name` (the name the service stores or sees), and how
+/// its bytes move, for the request's watchdog (`http::send`).
+pub fn file_part(body: PartBody, file_name: String) -> (Part, Motion) {
     let len = body.len();
-    Part::stream_with_length(body.into_reqwest(), len)
+    let motion = body.motion();
+    let part = Part::stream_with_length(body.into_reqwest(), len)
         .file_name(file_name)
         .mime_str("application/octet-stream")
-        .expect("a static MIME type parses")
+        .expect("a static MIME type parses");
+    (part, motion)
 }

@@ -131,15 +131,18 @@ where
     let len = body.len();
     let mut last = None;
     for (i, url) in target.urls.iter().enumerate() {
-        let mut req = client.put(url).timeout(http::timeout_for(len)).header(reqwest::header::CONTENT_LENGTH, len);
+        // No deadline while the bytes move: `http::send` gives up only on a stall.
+        let mut req = client.put(url).header(reqwest::header::CONTENT_LENGTH, len);
         for (k, v) in &target.headers {
             req = req.header(k.as_str(), v.as_str());
         }
         let attempt = if target.urls.len() > 1 { format!("{what} (upload URL {} of {})", i + 1, target.urls.len()) } else { what.to_owned() };
-        let resp = match req.body(body.again().into_reqwest()).send().await {
+        let body = body.again();
+        let motion = body.motion();
+        let resp = match http::send(req.body(body.into_reqwest()), motion).await {
             Ok(r) => r,
             Err(e) => {
-                let e = super::errors::transport(&attempt, &e);
+                let e = super::errors::sent(&attempt, e);
                 tracing::info!("{}; trying the next upload URL if there is one", e.message);
                 last = Some(e);
                 continue;
@@ -151,7 +154,7 @@ where
             return Ok(etag);
         }
         let retry_after = crate::providers::error::retry_after_header(resp.headers());
-        let text = resp.text().await.unwrap_or_default();
+        let text = http::answer_text(resp).await.unwrap_or_default();
         match judge(status, &text, retry_after) {
             Refusal::Expired(e) => return Err(PutError::Expired(e)),
             Refusal::AlreadyThere => return Err(PutError::AlreadyThere),

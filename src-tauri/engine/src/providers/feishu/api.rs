@@ -28,7 +28,7 @@ pub enum Payload {
     Json(Value),
     /// A streamed body: it cannot be sent twice, so a stale token makes the call fail
     /// temporarily and the pacer sends a new body.
-    Form(reqwest::multipart::Form),
+    Form(reqwest::multipart::Form, crate::providers::body::Motion),
 }
 
 impl Payload {
@@ -37,7 +37,7 @@ impl Payload {
         match self {
             Payload::Get => Some(Payload::Get),
             Payload::Json(v) => Some(Payload::Json(v.clone())),
-            Payload::Form(_) => None,
+            Payload::Form(..) => None,
         }
     }
 }
@@ -175,17 +175,15 @@ impl Api {
     /// One request: `Ok(data)`, or the failed answer to classify.
     async fn send(&self, what: &str, path: &str, payload: Payload, bytes: u64, token: &Token) -> ProviderResult<Result<Value, Failure>> {
         let url = self.url(path)?;
-        let req = match payload {
-            Payload::Get => self.http.get(url),
-            Payload::Json(v) => self.http.post(url).json(&v),
-            Payload::Form(f) => self.http.post(url).multipart(f),
+        let auth = secret_header(&format!("Bearer {}", token.secret().expose()))?;
+        let timed = |req: reqwest::RequestBuilder| req.header(AUTHORIZATION, auth.clone()).timeout(http::timeout_for(bytes));
+        let failed = |e| super::super::client::errors::sent(&format!("Feishu {what}"), e);
+        let resp = match payload {
+            Payload::Get => timed(self.http.get(url)).send().await.map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?,
+            Payload::Json(v) => timed(self.http.post(url).json(&v)).send().await.map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?,
+            // A file's bytes: watched for stalls instead of timed.
+            Payload::Form(f, motion) => http::send(self.http.post(url).header(AUTHORIZATION, auth.clone()).multipart(f), motion).await.map_err(failed)?,
         };
-        let resp = req
-            .header(AUTHORIZATION, secret_header(&format!("Bearer {}", token.secret().expose()))?)
-            .timeout(http::timeout_for(bytes))
-            .send()
-            .await
-            .map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
         let (failure, envelope) = read(resp, what).await?;
         match envelope {
             Some(Envelope { code: Some(0), data, .. }) if (200..300).contains(&failure.status) => Ok(Ok(data)),
@@ -200,7 +198,7 @@ impl Api {
 async fn read(resp: reqwest::Response, what: &str) -> ProviderResult<(Failure, Option<Envelope>)> {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let text = resp.text().await.map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
+    let text = http::answer_text(resp).await.map_err(|e| super::super::client::errors::sent(&format!("Feishu {what}"), e))?;
     let envelope: Option<Envelope> = serde_json::from_str(&text).ok();
     let failure = Failure {
         code: envelope.as_ref().and_then(|e| e.code).filter(|c| *c != 0),

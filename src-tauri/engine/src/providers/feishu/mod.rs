@@ -271,9 +271,10 @@ impl Provider for Feishu {
                 if let Some(extra) = &target.extra {
                     form = form.text("extra", extra.clone());
                 }
-                let form = form.part("file", file_part(body, name));
+                let (file, motion) = file_part(body, name);
+                let form = form.part("file", file);
                 let path = target.family.path("upload_all");
-                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), bytes: len, counted: true };
                 let data = self.api.call(call).await.inspect_err(|e| {
                     if lost::answer_lost(e) {
                         self.mark_lost(&key);
@@ -298,9 +299,10 @@ impl Provider for Feishu {
                 if with_checksum {
                     form = form.text("checksum", adler32(body.bytes()));
                 }
-                let form = form.part("file", file_part(body, "blob".into()));
+                let (file, motion) = file_part(body, "blob".into());
+                let form = form.part("file", file);
                 let path = family.path("upload_part");
-                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), bytes: len, counted: true };
                 match self.api.call_raw(call).await? {
                     Ok(_) if with_checksum => {
                         refusals(&|n| *n = 0);

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::{Deserialize, Serialize};
 
-use super::client::errors::secret_header;
+use super::body::Motion;
+use super::client::errors::{secret_header, sent};
 use super::client::form::file_part;
 use super::client::Endpoint;
 use super::{http, Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
@@ -55,7 +56,8 @@ struct Envelope {
 
 enum Body {
     Json(serde_json::Value),
-    Form(Form),
+    /// A file's bytes: watched for stalls instead of timed (see `http::send`).
+    Form(Form, Motion),
 }
 
 impl Xfyun {
@@ -86,13 +88,13 @@ impl Xfyun {
         Body::Json(fields)
     }
 
-    fn form(&self, data: Part, fields: &[(&str, String)]) -> Body {
+    fn form(&self, (data, motion): (Part, Motion), fields: &[(&str, String)]) -> Body {
         // `data` first: compatible with every field order the evidence shows (§4).
         let mut form = Form::new().part("data", data).text("app_id", self.app_id.clone()).text("request_id", Self::request_id());
         for (k, v) in fields {
             form = form.text(k.to_string(), v.clone());
         }
-        Body::Form(form)
+        Body::Form(form, motion)
     }
 
     /// One signed POST; `code == 0` or a classified error.
@@ -110,16 +112,14 @@ impl Xfyun {
             .header("date", &date)
             .header("digest", sign::EMPTY_DIGEST)
             .header("authorization", secret_header(&sign::authorization(self.api_key.expose(), &signature))?)
-            .header("accept", "application/json")
-            .timeout(http::timeout_for(bytes));
-        let req = match body {
-            Body::Json(v) => req.json(&v),
-            Body::Form(f) => req.multipart(f),
+            .header("accept", "application/json");
+        let resp = match body {
+            Body::Json(v) => req.json(&v).timeout(http::timeout_for(bytes)).send().await.map_err(|e| ProviderError::network(&what, &e))?,
+            Body::Form(f, motion) => http::send(req.multipart(f), motion).await.map_err(|e| sent(&what, e))?,
         };
-        let resp = req.send().await.map_err(|e| ProviderError::network(&what, &e))?;
         let status = resp.status().as_u16();
         let retry_after = super::error::retry_after_header(resp.headers());
-        let text = resp.text().await.map_err(|e| ProviderError::network(&what, &e))?;
+        let text = http::answer_text(resp).await.map_err(|e| sent(&what, e))?;
         let envelope: Option<Envelope> = serde_json::from_str(&text).ok();
         match envelope {
             Some(Envelope { code: Some(0), data, .. }) if (200..300).contains(&status) => Ok(data),

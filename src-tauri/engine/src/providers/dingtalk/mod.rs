@@ -54,7 +54,13 @@ pub struct Dingtalk {
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum Session {
     /// The whole file in one PUT; the uploadKey comes with the URL and goes in the receipt.
-    Oneshot { name: String, size: u64 },
+    Oneshot {
+        name: String,
+        size: u64,
+        /// The folder it goes to (for the pre-check); absent in sessions from before folders.
+        #[serde(default)]
+        parent: Option<String>,
+    },
     Multipart {
         upload_key: String,
         /// When the upload began, by DingTalk's clock (Unix seconds).
@@ -185,8 +191,9 @@ impl Dingtalk {
         &self,
         name: &str,
         size: u64,
+        parent: Option<&str>,
     ) -> ProviderResult<(String, Signed, Option<i64>)> {
-        let parent = self.parent_id.clone();
+        let parent = parent.unwrap_or(&self.parent_id).to_owned();
         let body = json!({
             "protocol": "HEADER_SIGNATURE",
             "multipart": false,
@@ -223,16 +230,17 @@ impl Dingtalk {
         &self,
         name: &str,
         size: u64,
+        parent: Option<&str>,
         part: PartSpec,
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         let what = format!("uploading \"{name}\"");
-        let (mut key, mut target, mut since) = self.file_upload_info(name, size).await?;
+        let (mut key, mut target, mut since) = self.file_upload_info(name, size, parent).await?;
         let etag = match signed::put(&self.http, &target, &body, &what).await {
             Ok(etag) => etag,
             Err(PutError::Refused(e)) => {
                 tracing::info!("{}; asking for a new upload URL", e.message);
-                (key, target, since) = self.file_upload_info(name, size).await?;
+                (key, target, since) = self.file_upload_info(name, size, parent).await?;
                 signed::put(&self.http, &target, &body, &what)
                     .await
                     .map_err(PutError::into_error)?
@@ -318,6 +326,7 @@ impl Provider for Dingtalk {
             let session = Session::Oneshot {
                 name,
                 size: job.size,
+                parent: Some(parent),
             };
             return Ok(Init::Upload {
                 session: serde_json::to_value(session).expect("serialises"),
@@ -346,7 +355,7 @@ impl Provider for Dingtalk {
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         match Self::session(session)? {
-            Session::Oneshot { name, size } => self.upload_whole(&name, size, part, body).await,
+            Session::Oneshot { name, size, parent } => self.upload_whole(&name, size, parent.as_deref(), part, body).await,
             Session::Multipart { upload_key, .. } => {
                 self.upload_one_part(&upload_key, part, body).await
             }

@@ -242,3 +242,44 @@ fn a_file_changed_mid_upload_fails_with_advice_and_others_finish() {
     // Retrying again is refused: nothing failed any more.
     assert_eq!(s.run(&["resume", &ids[0].to_string()], "").code(), 1);
 }
+
+/// Issue #13: behind a gateway that serves iFlytek under a path, the signed request line
+/// carries the prefix, and a sliced file keeps its own name at the service.
+#[test]
+fn xfyun_through_an_endpoint_with_a_path_prefix_keeps_bytes_and_names() {
+    let s = Sandbox::new();
+    let x = Xfyun::start(XfyunConfig { path_prefix: "/some/prefix".into(), ..XfyunConfig::default() });
+    assert!(x.mock.base_url().ends_with("/some/prefix"));
+    s.add_xfyun("gw", &x.mock, &["oneshot_max_bytes=1"]);
+    let test = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(test.contains("are accepted"), "{test}");
+    s.config("part_size", &(5 * MIB).to_string());
+    let dir = s.dir.path().join("src");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sizes = [0, 1, 5 * MIB + 1];
+    let files: Vec<(std::path::PathBuf, String)> = sizes
+        .iter()
+        .map(|&n| {
+            let p = dir.join(format!("recording {n}.wav"));
+            let h = write_random(&p, n, 1300 + n);
+            (p, h)
+        })
+        .collect();
+    let paths: Vec<&std::path::Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let ids = s.upload(&paths, "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    let objects = x.mock.objects();
+    for ((id, (path, sha1)), size) in ids.iter().zip(&files).zip(sizes) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        let url = result_url(j);
+        assert_eq!(x.sha1_of(&url), *sha1, "{size} B byte-exact");
+        let object = objects.iter().find(|o| o.url == url).unwrap();
+        assert_eq!(object.name, path.file_name().unwrap().to_str().unwrap(), "{size} B stored under its own name");
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], 2, "5 MiB + 1 went up in two slices");
+    let stats = x.mock.stats();
+    assert_eq!((stats.completes_ok, stats.auth_failures), (1 + 1, 0), "{stats:?}");
+}

@@ -646,3 +646,68 @@ fn each_conflict_setting_does_what_it_names_when_the_name_is_taken() {
     assert_ne!(*over_sha, first_sha);
     assert_eq!(files.len(), 2, "same.bin and same(1).bin");
 }
+
+/// Issue #13: a gateway serving DingTalk under a path: the token and every call keep it.
+#[test]
+fn an_endpoint_with_a_path_prefix_serves_the_token_and_every_call() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig { path_prefix: "some/prefix".into(), ..DingtalkConfig::default() });
+    assert!(dt.mock.base_url().ends_with("/some/prefix"));
+    add_dingtalk(&s, "gw", &dt, &[]);
+    let ok = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(ok.contains("reachable"), "{ok}");
+    s.config("part_size", &(100 * KIB).to_string());
+    let small = files(&s.dir.path().join("src"), &[0, 1, 300 * KIB + 1], 1313);
+    let ids = s.upload(&paths(&small), "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (path, sha1)) in ids.iter().zip(&small) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(dt.sha1_of(j), *sha1, "{} byte-exact", path.display());
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], 4);
+    assert_one_file_per_job(&dt, &small);
+    let st = dt.stats();
+    assert!(st.upload_info_queries > 0 && st.part_info_queries > 0, "{st:?}");
+    assert_eq!(st.intranet_preferred, 0, "every upload and part-info query sent preferIntranet: false");
+}
+
+/// Issue #13: each uploadKey is committed once with the account's strategy (AUTO_RENAME by
+/// default); only the retry after a lost answer looks the file up with
+/// RETURN_DENTRY_IF_EXISTS, and takes it because name and size are this upload's.
+#[test]
+fn a_lost_commit_answer_is_looked_up_once_and_never_committed_twice() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    add_dingtalk(&s, "dt", &dt, &[]);
+    s.config("part_size", &(100 * KIB).to_string());
+    s.config("retry_base_ms", "20");
+    let commit = format!("/v1.0/storage/spaces/{}/files/commit", dt.mock.config().space_id);
+    // Two files; the first commit of each loses its answer after storing the file.
+    dt.mock.faults().push(FaultRule::on(&commit, FaultAction::LoseAnswer).times(2)).unwrap();
+    let lost = files(&s.dir.path().join("lost"), &[1, 300 * KIB + 1], 1515);
+    let ids = s.upload(&paths(&lost), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // And one more without faults: one commit, the account's strategy.
+    let plain = files(&s.dir.path().join("plain"), &[200 * KIB], 1516);
+    let plain_ids = s.upload(&paths(&plain), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (path, sha1)) in ids.iter().chain(&plain_ids).zip(lost.iter().chain(&plain)) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(dt.sha1_of(&jobs[id]), *sha1, "{} byte-exact", path.display());
+    }
+    let mut all = lost.clone();
+    all.extend(plain.clone());
+    assert_one_file_per_job(&dt, &all);
+    let st = dt.stats();
+    println!("{st:?}");
+    assert_eq!(dt.mock.faults().fired_total(), 2);
+    assert_eq!(st.commits_by_strategy.get("AUTO_RENAME"), Some(&3), "each key committed once with the account's strategy");
+    assert_eq!(st.commits_by_strategy.get("RETURN_DENTRY_IF_EXISTS"), Some(&2), "only the retries after a lost answer look up");
+    assert_eq!((st.commits_stored, st.commits_returned_existing, st.commits_of_used_keys, st.commits_renamed), (3, 2, 0, 0));
+}

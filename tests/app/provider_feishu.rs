@@ -514,3 +514,49 @@ fn documents_take_files_through_the_media_apis() {
     assert_eq!(st.requests_by_endpoint.get(feishu::MEDIAS_PART), Some(&blocks(21 * MIB)));
     assert_eq!(st.requests_by_endpoint.get(feishu::FILES_UPLOAD_ALL), None, "nothing went to Drive folders");
 }
+
+/// Issue #13: a gateway serving Feishu under a path: the token and every call keep it.
+#[test]
+fn an_endpoint_with_a_path_prefix_serves_the_token_and_every_call() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig { path_prefix: "/some/prefix".into(), ..FeishuConfig::default() });
+    assert!(fs.mock.base_url().ends_with("/some/prefix"));
+    add_feishu(&s, "gw", &fs, &[]);
+    let out = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(out.contains("reachable"), "{out}");
+    let sizes = [0, 1, 20 * MIB + 1];
+    let files = files(&s.dir.path().join("src"), &sizes, 1313);
+    let ids = s.upload(&paths(&files), "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for ((id, (_, sha1)), size) in ids.iter().zip(&files).zip(sizes) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(fs.sha1_of(j), *sha1, "{size} B byte-exact");
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], blocks(20 * MIB + 1));
+    assert_eq!(fs.mock.objects().len(), 3, "one file per job");
+}
+
+/// Issue #13: a service that refuses a block's (correct) Adler-32 twice in a row gets the
+/// blocks without the optional checksum instead of the same refusal forever.
+#[test]
+fn a_block_checksum_refused_twice_in_a_row_falls_back_to_none() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig { refuse_block_checksums: true, ..FeishuConfig::default() });
+    add_feishu(&s, "lark", &fs, &[]);
+    s.config("retry_base_ms", "20");
+    let size = 20 * MIB + 1;
+    let files = files(&s.dir.path().join("src"), &[size], 1616);
+    let ids = s.upload(&paths(&files), "lark");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(ids[0]);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(fs.sha1_of(&j), files[0].1, "byte-exact");
+    let st = fs.stats();
+    assert_eq!(st.checksum_mismatches, 2, "refused twice, then sent without: {st:?}");
+    assert_eq!((st.parts_ok, st.parts_with_checksum), (blocks(size), 0));
+    assert_eq!(fs.mock.objects().len(), 1);
+}

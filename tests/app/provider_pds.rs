@@ -748,3 +748,89 @@ fn a_folder_lands_in_folders_found_or_made_below_the_destination() {
         assert_eq!(path_of(f).rsplit_once('/').unwrap().0, dir, "{f:?}");
     }
 }
+
+/// Issue #13: a gateway serving PDS under a path: the token URL and every API call keep it.
+#[test]
+fn an_endpoint_with_a_path_prefix_serves_the_token_and_every_call() {
+    let s = Sandbox::new();
+    let pds = Pds::start(PdsConfig { path_prefix: "/some/prefix/".into(), ..PdsConfig::default() });
+    assert!(pds.mock.base_url().ends_with("/some/prefix"));
+    add_pds(&s, "gw", &pds, &[]);
+    let test = s.run(&["account", "test", "gw"], "").ok().stdout();
+    assert!(test.contains("token refreshed"), "{test}");
+    s.config("part_size", &MIB.to_string());
+    let sizes = [0, 1, 3 * MIB + 5];
+    let files = write_files(&s.dir.path().join("src"), &sizes, 1313);
+    let paths: Vec<&Path> = files.iter().map(|(p, _)| p.as_path()).collect();
+    let ids = s.upload(&paths, "gw");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for ((id, (path, sha1)), size) in ids.iter().zip(&files).zip(sizes) {
+        let j = &jobs[id];
+        assert_eq!(j["state"], "done", "{j}");
+        let f = pds.file(&result_id(j));
+        assert_eq!((f.size, &f.sha1), (size, sha1), "{size} B byte-exact");
+        assert_eq!(f.name, path.file_name().unwrap().to_str().unwrap());
+    }
+    assert_eq!(jobs[&ids[2]]["parts_total"], 4);
+    assert_eq!(pds.available().len(), 3, "one file per job");
+}
+
+/// Issue #13: PDS pages `list_uploaded_parts` with markers that may be opaque tokens. A
+/// resume over more than one page of stored parts must follow them to the end: no stored
+/// part is sent again (serial mode would meet `PartAlreadyExist` for each).
+#[test]
+fn resume_pages_past_100_stored_parts_with_opaque_markers_and_resends_none() {
+    let s = Sandbox::new();
+    let pds = Pds::start(PdsConfig { opaque_markers: true, ..PdsConfig::default() });
+    add_pds(&s, "pds", &pds, &[]);
+    let part = 100 * KIB;
+    s.config("part_size", &part.to_string());
+    s.config("bandwidth", &(2 * MIB).to_string());
+    let size = 150 * part + 17;
+    let f = s.dir.path().join("many-parts.bin");
+    let sha1 = write_random(&f, size, 150);
+    let id = s.upload(&[f.as_path()], "pds")[0];
+    let mut child = s.spawn_run(&["--until-idle"]);
+    wait_until(120, "PDS holds 110 parts", || pds.mock.stats().part_bytes_accepted >= 110 * part);
+    child.kill().unwrap(); // SIGKILL, with more than a page of parts stored
+    child.wait().unwrap();
+    assert_ne!(s.job(id)["state"], "done", "killed mid-upload");
+    let held_before = pds.mock.stats().part_bytes_accepted;
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(pds.file(&result_id(&j)).sha1, sha1, "byte-exact");
+    let st = pds.mock.stats();
+    println!("held {held_before} B at the kill; stats {st:?}");
+    assert!(st.list_pages >= 2, "the resume paged past the first 100 parts");
+    assert_eq!(st.part_already_exist, 0, "no stored part was sent again");
+    assert!(st.part_bytes_received <= size + part, "at most the one part in flight went twice: {st:?}");
+    assert_eq!((st.completes_ok, pds.available().len()), (1, 1));
+}
+
+/// Issue #13: `complete` does its work but its answer is lost. The retry asks PDS about the
+/// file (`file/get`) before completing again: one complete, one file, the job done.
+#[test]
+fn a_lost_complete_answer_is_followed_by_file_get_not_a_second_complete() {
+    let s = Sandbox::new();
+    let pds = Pds::start(PdsConfig::default());
+    add_pds(&s, "pds", &pds, &[]);
+    s.config("part_size", &MIB.to_string());
+    s.config("retry_base_ms", "20");
+    pds.mock.faults().push(FaultRule::on(COMPLETE_PATH, FaultAction::LoseAnswer).times(1)).unwrap();
+    let files = write_files(&s.dir.path().join("src"), &[3 * MIB + 1], 1414);
+    let id = s.upload(&[files[0].0.as_path()], "pds")[0];
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(pds.file(&result_id(&j)).sha1, files[0].1, "byte-exact");
+    let st = pds.mock.stats();
+    assert_eq!(pds.mock.faults().fired_total(), 1, "the answer was lost once");
+    assert_eq!(st.requests_by_endpoint.get(COMPLETE_PATH), Some(&1), "never completed twice: {st:?}");
+    assert!(st.requests_by_endpoint.get(ferry_mock_providers::pds::FILE_GET_PATH).is_some_and(|n| *n >= 1), "{st:?}");
+    assert_eq!((st.completes_ok, pds.available().len()), (1, 1), "one file");
+}

@@ -48,6 +48,10 @@ pub enum FaultAction {
     },
     /// Wait `ms` before handling the request (a client that gives up meanwhile leaves no trace).
     Delay { ms: u64 },
+    /// Handle the request in full, then close the socket instead of sending a successful
+    /// answer: the work is done, the client hears nothing (as when an answer is lost on the
+    /// way back). An unsuccessful answer is sent as usual.
+    LoseAnswer,
 }
 
 fn one_second() -> u64 {
@@ -326,6 +330,18 @@ async fn apply(State(state): State<FaultLayerState>, req: Request, next: Next) -
     };
     match action {
         FaultAction::Delay { .. } => next.run(req).await, // never chosen as the action
+        FaultAction::LoseAnswer => {
+            let killer = req.extensions().get::<ConnectionKiller>().cloned();
+            let resp = next.run(req).await;
+            match killer {
+                Some(killer) if resp.status().is_success() => {
+                    killer.kill();
+                    // The connection task drops this future together with the socket.
+                    std::future::pending().await
+                }
+                _ => resp,
+            }
+        }
         FaultAction::DropMidBody { after_bytes } => drop_mid_body(req, after_bytes).await,
         FaultAction::HttpStatus { status } => {
             body::drain(req.into_body()).await;

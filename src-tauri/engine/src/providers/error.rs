@@ -38,17 +38,9 @@ impl ProviderError {
     }
 
     /// A transport failure: the request may not have arrived, so it can be sent again.
+    /// The message never names the URL (see [`super::client::errors::transport`]).
     pub fn network(what: &str, e: &reqwest::Error) -> Self {
-        // reqwest's Display can include the URL; ours carry no secrets (they go in headers/bodies).
-        let mut cause = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            cause.push_str(": ");
-            cause.push_str(&s.to_string());
-            src = s.source();
-        }
-        let kind = ErrorKind::Network;
-        ProviderError::temporary(kind, format!("{what}: network error ({cause})"))
+        super::client::errors::transport(what, e)
     }
 
     pub fn io(what: &str, e: &std::io::Error) -> Self {

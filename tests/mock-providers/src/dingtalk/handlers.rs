@@ -77,7 +77,9 @@ pub(crate) async fn part_infos(
             .iter()
             .map(|&n| json!({ "partNumber": n, "headerSignatureInfo": app.sign(key, n) }))
             .collect();
+        let intranet = body.pointer("/option/preferIntranet") != Some(&Value::Bool(false));
         app.stats.update(|s| {
+            s.intranet_preferred += u64::from(intranet);
             s.part_info_queries += 1;
             s.part_infos_signed += numbers.len() as u64;
             s.largest_part_info_batch = s.largest_part_info_batch.max(numbers.len() as u64);
@@ -122,7 +124,11 @@ pub(crate) async fn upload_info(
         let option = body.get("option").cloned().unwrap_or(Value::Null);
         app.check_option(&option)?;
         let key = app.store.create_upload(UploadKind::Single)?;
-        app.stats.update(|s| s.upload_info_queries += 1);
+        let intranet = option.get("preferIntranet") != Some(&Value::Bool(false));
+        app.stats.update(|s| {
+            s.intranet_preferred += u64::from(intranet);
+            s.upload_info_queries += 1;
+        });
         Ok(json!({
             "uploadKey": key,
             "storageDriver": "DINGTALK",
@@ -167,6 +173,7 @@ pub(crate) async fn commit(
             }
         }
 
+        app.stats.update(|s| *s.commits_by_strategy.entry(strategy.to_owned()).or_default() += 1);
         let _one_at_a_time = app.commit_lock.lock().await;
         let existing = app.store.find(&app.cfg.space_id, &parent, &name);
         let rules = PartRules { min_part: app.cfg.min_part, max_part: app.cfg.max_part, small_last_part: app.cfg.small_last_part };

@@ -117,6 +117,8 @@ pub struct DingtalkConfig {
     pub upload_key_ttl: Option<Duration>,
     /// Where parts and files are stored; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
 }
 
 impl Default for DingtalkConfig {
@@ -143,6 +145,7 @@ impl Default for DingtalkConfig {
             reusable_upload_key: true,
             upload_key_ttl: None,
             data_dir: None,
+            path_prefix: String::new(),
         }
     }
 }
@@ -230,14 +233,14 @@ impl DingtalkMock {
             faults: Faults::new(),
             commit_lock: Default::default(),
         });
-        let server = server::serve(router(app.clone()), port).await?;
-        let _ = app.base.set(format!("http://{}", server.addr()));
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
+        let _ = app.base.set(format!("http://{}{}", server.addr(), server::normalize_prefix(&app.cfg.path_prefix)));
         Ok(DingtalkMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`, to use instead of `https://api.dingtalk.com`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn addr(&self) -> SocketAddr {

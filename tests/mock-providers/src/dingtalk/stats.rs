@@ -57,6 +57,11 @@ pub struct Stats {
     pub faults_injected: u64,
     /// Answers dropped after the request was applied (lost-answer faults).
     pub answers_lost: u64,
+    /// Upload and part-info queries that left `option.preferIntranet` at its default `true`
+    /// (intranet URLs are useless outside Alibaba's network).
+    pub intranet_preferred: u64,
+    /// Commit requests by `option.conflictStrategy` (answered or not).
+    pub commits_by_strategy: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]

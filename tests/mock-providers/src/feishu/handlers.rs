@@ -325,6 +325,10 @@ fn accept_block(app: &App, mut form: Form) -> Outcome {
             "block {seq} must be {expected} bytes, not {size}"
         )));
     }
+    if app.cfg.refuse_block_checksums && form.text("checksum").is_some_and(|c| !c.is_empty()) {
+        app.stats.update(|s| s.checksum_mismatches += 1);
+        return Err(BizError::new(CHECKSUM_INVALID, "checksum param Invalid."));
+    }
     let checked = check_checksum(app, &form, file.adler32)?;
     app.store.put_block(&upload_id, seq, file.temp, size)?;
     app.stats.update(|s| {

@@ -102,6 +102,11 @@ pub struct FeishuConfig {
     pub documented_http_status: bool,
     /// Where blocks and files are kept; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
+    /// Refuse every block checksum with 1062008, right or wrong (a service whose Adler-32
+    /// disagrees; the field is optional).
+    pub refuse_block_checksums: bool,
 }
 
 impl Default for FeishuConfig {
@@ -119,6 +124,8 @@ impl Default for FeishuConfig {
             quota_bytes: None,
             documented_http_status: false,
             data_dir: None,
+            path_prefix: String::new(),
+            refuse_block_checksums: false,
         }
     }
 }
@@ -228,13 +235,13 @@ impl FeishuMock {
             faults: Faults::new(),
             policy,
         });
-        let server = server::serve(router(app.clone()), port).await?;
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
         Ok(FeishuMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`, to use instead of `https://open.feishu.cn`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn addr(&self) -> SocketAddr {

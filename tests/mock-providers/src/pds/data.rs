@@ -56,8 +56,9 @@ impl App {
         let expires = unix_secs() + self.cfg.upload_url_ttl.as_secs().max(1);
         let issued = unix_millis();
         let sig = self.signature(upload_id, part, expires, issued);
+        let prefix = crate::server::normalize_prefix(&self.cfg.path_prefix);
         format!(
-            "http://{host}{DATA_PATH}?uploadId={upload_id}&partNumber={part}&Expires={expires}&OSSAccessKeyId=LTAImock&x-mock-issued={issued}&Signature={sig}"
+            "http://{host}{prefix}{DATA_PATH}?uploadId={upload_id}&partNumber={part}&Expires={expires}&OSSAccessKeyId=LTAImock&x-mock-issued={issued}&Signature={sig}"
         )
     }
 }

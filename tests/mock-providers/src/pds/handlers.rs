@@ -860,6 +860,20 @@ pub(crate) async fn get_upload_url(
 
 // ---------------------------------------------------------------- list_uploaded_parts
 
+const MARKER_TAG: &str = "ferry-mock-marker:";
+
+/// An opaque paging token naming the last part shown.
+fn opaque_marker(part: u32) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{MARKER_TAG}{part}"))
+}
+
+fn opaque_marker_number(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix(MARKER_TAG)?.parse().ok()
+}
+
 pub(crate) async fn list_uploaded_parts(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -873,17 +887,24 @@ pub(crate) async fn list_uploaded_parts(
             None | Some(Value::Null) => 100,
             Some(v) => v.as_u64().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::invalid("InvalidParameter.Limit", "limit must be an integer in 1..=100"))?,
         };
+        // A part number (JSON number or numeric string), or a token this mock issued.
+        let bad_marker = || ApiError::invalid("InvalidParameter.PartNumberMarker", "part_number_marker is not a marker this service issued");
         let marker = match f.0.get("part_number_marker") {
             None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| ApiError::invalid("InvalidParameter.PartNumberMarker", "part_number_marker must be a non-negative integer"))?,
-            Some(_) => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must be a JSON integer")),
+            Some(Value::Number(n)) => n.as_u64().ok_or_else(bad_marker)?,
+            Some(Value::String(s)) => s.parse::<u64>().ok().or_else(|| opaque_marker_number(s)).ok_or_else(bad_marker)?,
+            Some(_) => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must be a number or a string")),
         };
         let page = limit.min(app.cfg.list_page_max as u64) as usize;
         let inner = app.store.inner.lock();
         let up = live_upload(&app, &inner, &f)?;
         let after: Vec<(&u32, &store::StoredPart)> = up.parts.range(marker as u32 + 1..).collect();
         let shown = &after[..after.len().min(page)];
-        let next = if after.len() > shown.len() { shown.last().map(|(n, _)| n.to_string()).unwrap_or_default() } else { String::new() };
+        let next = match shown.last() {
+            Some((n, _)) if after.len() > shown.len() && app.cfg.opaque_markers => opaque_marker(**n),
+            Some((n, _)) if after.len() > shown.len() => n.to_string(),
+            _ => String::new(),
+        };
         let parts: Vec<Value> = shown
             .iter()
             .map(|(n, p)| {

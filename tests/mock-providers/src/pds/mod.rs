@@ -82,6 +82,11 @@ pub struct PdsConfig {
     pub upload_ttl: Option<Duration>,
     /// Where parts and content are stored; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
+    /// `next_part_number_marker` as an opaque token (the docs' example looks like base64)
+    /// instead of the part number as a string (the 2022 SDK's `"4"`).
+    pub opaque_markers: bool,
 }
 
 impl Default for PdsConfig {
@@ -103,6 +108,8 @@ impl Default for PdsConfig {
             folders: vec![],
             upload_ttl: None,
             data_dir: None,
+            path_prefix: String::new(),
+            opaque_markers: false,
         }
     }
 }
@@ -172,13 +179,13 @@ impl PdsMock {
             url_key,
             urls_valid_from: AtomicU64::new(0),
         });
-        let server = server::serve(router(app.clone()), port).await?;
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
         Ok(PdsMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`: the account's endpoint (instead of `https://{domain}.api.aliyunpds.com`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn config(&self) -> &PdsConfig {

@@ -195,7 +195,8 @@ pub(crate) async fn require_signature(
     };
     let verdict = verifier.verify(
         req.method().as_str(),
-        req.uri().path(),
+        // The request line as sent: a gateway's prefix is part of what was signed.
+        crate::server::sent_path(&req),
         req.headers(),
         SystemTime::now(),
     );

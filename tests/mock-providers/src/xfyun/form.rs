@@ -27,6 +27,8 @@ const MAX_TEXT_FIELD: usize = 64 * 1024;
 pub(crate) struct DataPart {
     pub temp: TempPath,
     pub size: u64,
+    /// The part's Content-Disposition filename: all the service learns of the file's name.
+    pub file_name: String,
 }
 
 #[derive(Default)]
@@ -93,7 +95,8 @@ async fn read_field(
     data_limit: u64,
 ) -> Result<(), BizError> {
     let name = field.name().unwrap_or_default().to_owned();
-    let is_file = field.file_name().is_some();
+    let file_name = field.file_name().map(str::to_owned);
+    let is_file = file_name.is_some();
     if name == DATA_FIELD {
         if !is_file {
             drain_field(field).await?;
@@ -106,7 +109,9 @@ async fn read_field(
             drain_field(field).await?;
             return Err(BizError::invalid("duplicate form field data"));
         }
-        form.data = Some(receive_file(field, incoming, data_limit).await?);
+        let mut data = receive_file(field, incoming, data_limit).await?;
+        data.file_name = file_name.unwrap_or_default();
+        form.data = Some(data);
         return Ok(());
     }
     if !TEXT_FIELDS.contains(&name.as_str()) {
@@ -167,7 +172,7 @@ async fn receive_file(
     }
     match write_error {
         Some(e) => Err(BizError::io(e)),
-        None => Ok(DataPart { temp, size }),
+        None => Ok(DataPart { temp, size, file_name: String::new() }),
     }
 }
 

@@ -101,7 +101,7 @@ async fn store_oneshot(app: &App, req: Request) -> Outcome {
             data.size
         )));
     }
-    let url = app.store.store_file(data.temp, data.size)?;
+    let url = app.store.store_file(data.temp, data.size, &data.file_name)?;
     app.stats.update(|s| {
         s.oneshots_ok += 1;
         s.oneshot_bytes_received += data.size;
@@ -155,6 +155,7 @@ fn accept_slice(app: &App, mut form: Form) -> Outcome {
         slice_id,
         data.temp,
         size,
+        &data.file_name,
         app.cfg.require_sequential_slices,
     )?;
     app.stats.update(|s| {

@@ -64,6 +64,8 @@ pub struct XfyunConfig {
     pub upload_ttl: Option<Duration>,
     /// Where slices and objects are stored; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
+    /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
+    pub path_prefix: String,
 }
 
 impl Default for XfyunConfig {
@@ -80,6 +82,7 @@ impl Default for XfyunConfig {
             require_sequential_slices: false,
             upload_ttl: None,
             data_dir: None,
+            path_prefix: String::new(),
         }
     }
 }
@@ -148,13 +151,13 @@ impl XfyunMock {
             stats: Default::default(),
             faults: Faults::new(),
         });
-        let server = server::serve(router(app.clone()), port).await?;
+        let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
         Ok(XfyunMock { app, server })
     }
 
     /// `http://127.0.0.1:PORT`, to use instead of `https://upload-ost-api.xfyun.cn`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        format!("http://{}{}", self.server.addr(), server::normalize_prefix(&self.app.cfg.path_prefix))
     }
 
     pub fn addr(&self) -> SocketAddr {

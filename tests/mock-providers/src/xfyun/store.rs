@@ -31,6 +31,9 @@ pub(crate) const URL_PREFIX: &str = "https://xfyun-seve-dx/";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredObject {
     pub url: String,
+    /// The object's name: the one-shot's filename, or the first slice's (the service learns
+    /// a multipart file only from its slices).
+    pub name: String,
     pub size: u64,
     pub sha1_hex: String,
 }
@@ -46,6 +49,8 @@ struct Upload {
     dir: PathBuf,
     /// slice_id → size in bytes.
     slices: BTreeMap<u32, u64>,
+    /// slice_id → the filename the slice was sent with.
+    names: BTreeMap<u32, String>,
 }
 
 impl Upload {
@@ -56,6 +61,7 @@ impl Upload {
 
 struct ObjectEntry {
     url: String,
+    name: String,
     size: u64,
     /// Locked while hashing or assembling, so neither sees half-moved files.
     content: Mutex<Content>,
@@ -177,6 +183,7 @@ impl Store {
             created: Instant::now(),
             dir,
             slices: BTreeMap::new(),
+            names: BTreeMap::new(),
         };
         self.inner.lock().uploads.insert(id.clone(), upload);
         Ok(id)
@@ -189,6 +196,7 @@ impl Store {
         slice_id: u32,
         data: TempPath,
         size: u64,
+        file_name: &str,
         sequential: bool,
     ) -> Result<(), BizError> {
         let mut inner = self.inner.lock();
@@ -205,6 +213,7 @@ impl Store {
         data.persist(upload.slice_path(slice_id))
             .map_err(|e| BizError::io(e.error))?;
         upload.slices.insert(slice_id, size);
+        upload.names.insert(slice_id, file_name.to_owned());
         Ok(())
     }
 
@@ -219,6 +228,7 @@ impl Store {
             .remove(upload_id)
             .ok_or_else(|| BizError::expired("upload_id not found"))?;
         let size = upload.slices.values().sum();
+        let name = upload.names.values().next().cloned().unwrap_or_default();
         let parts = upload
             .slices
             .keys()
@@ -228,7 +238,7 @@ impl Store {
             parts,
             dir: upload.dir,
         };
-        Ok(Self::register(&mut inner, content, size))
+        Ok(Self::register(&mut inner, content, &name, size))
     }
 
     pub(crate) fn cancel(&self, upload_id: &str) -> Result<(), BizError> {
@@ -241,20 +251,22 @@ impl Store {
     }
 
     /// Stores a received one-shot body as a new object and returns its URL.
-    pub(crate) fn store_file(&self, data: TempPath, size: u64) -> Result<String, BizError> {
+    pub(crate) fn store_file(&self, data: TempPath, size: u64, name: &str) -> Result<String, BizError> {
         let dest = self.objects_dir().join(format!("{}.bin", next_seq()));
         data.persist(&dest).map_err(|e| BizError::io(e.error))?;
         Ok(Self::register(
             &mut self.inner.lock(),
             Content::File(dest),
+            name,
             size,
         ))
     }
 
-    fn register(inner: &mut Inner, content: Content, size: u64) -> String {
+    fn register(inner: &mut Inner, content: Content, name: &str, size: u64) -> String {
         let url = format!("{URL_PREFIX}{}", opaque_token());
         inner.objects.push(Arc::new(ObjectEntry {
             url: url.clone(),
+            name: name.to_owned(),
             size,
             content: Mutex::new(content),
             sha1: OnceLock::new(),
@@ -269,6 +281,7 @@ impl Store {
             .iter()
             .map(|e| StoredObject {
                 url: e.url.clone(),
+                name: e.name.clone(),
                 size: e.size,
                 sha1_hex: e.sha1_hex(),
             })

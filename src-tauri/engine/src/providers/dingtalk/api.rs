@@ -3,31 +3,21 @@
 //! before it expires and once when DingTalk says `InvalidAuthentication` (notes §0, §1, §9.1).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::errors::{self, Call};
 use crate::creds::Secret;
 use crate::error::ErrorKind;
+use crate::providers::client::errors::secret_header;
+use crate::providers::client::token::{renew_after, Fetched, Token, TokenCache};
+use crate::providers::client::Endpoint;
 use crate::providers::{http, ProviderError, ProviderResult};
 
 const TOKEN_PATH: &str = "/v1.0/oauth2/accessToken";
 /// Refresh when less than this is left (§9.1: 5 minutes), or a quarter of a short lifetime.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-
-struct Token {
-    value: Secret,
-    expires_at: Instant,
-    lifetime: Duration,
-}
-
-impl Token {
-    fn fresh(&self) -> bool {
-        let margin = REFRESH_MARGIN.min(self.lifetime / 4);
-        self.expires_at.saturating_duration_since(Instant::now()) > margin
-    }
-}
 
 /// A successful answer: the JSON body and the server's clock (its `Date` header).
 pub struct Answer {
@@ -38,11 +28,11 @@ pub struct Answer {
 
 pub struct Api {
     http: reqwest::Client,
-    endpoint: String,
+    endpoint: Endpoint,
     app_key: String,
     app_secret: Secret,
     union_id: String,
-    token: tokio::sync::Mutex<Option<Token>>,
+    tokens: TokenCache,
     tokens_fetched: AtomicU64,
 }
 
@@ -64,25 +54,25 @@ impl From<ProviderError> for Refused {
 impl Api {
     pub fn new(
         http: reqwest::Client,
-        endpoint: &str,
+        endpoint: Endpoint,
         app_key: &str,
         app_secret: Secret,
         union_id: &str,
     ) -> Self {
         Api {
             http,
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            endpoint,
             app_key: app_key.to_owned(),
             app_secret,
             union_id: union_id.to_owned(),
-            token: tokio::sync::Mutex::new(None),
+            tokens: TokenCache::default(),
             tokens_fetched: AtomicU64::new(0),
         }
     }
 
-    /// The API host, for messages.
-    pub fn host(&self) -> &str {
-        self.endpoint.split("://").nth(1).unwrap_or(&self.endpoint)
+    /// The API endpoint, for messages.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// `POST path?unionId=…` with a JSON body, as the account's operator. A refused token is
@@ -109,7 +99,7 @@ impl Api {
                     bad_token: true, ..
                 }) if !retried => {
                     tracing::info!("DingTalk refused the access token ({what}); fetching a new one and trying again");
-                    self.forget(&token).await;
+                    self.tokens.invalidate(&token).await;
                     retried = true;
                 }
                 Err(r) => return Err(r.error),
@@ -118,26 +108,11 @@ impl Api {
     }
 
     /// The cached token, or a new one when it is about to expire.
-    pub async fn token(&self) -> ProviderResult<Secret> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
-            return Ok(t.value.clone());
-        }
-        let t = self.fetch_token().await?;
-        let value = t.value.clone();
-        *cached = Some(t);
-        Ok(value)
+    pub async fn token(&self) -> ProviderResult<Token> {
+        self.tokens.get(|| self.fetch_token()).await
     }
 
-    /// Drops `stale` from the cache (unless another call already replaced it).
-    async fn forget(&self, stale: &Secret) {
-        let mut cached = self.token.lock().await;
-        if cached.as_ref().is_some_and(|t| t.value == *stale) {
-            *cached = None;
-        }
-    }
-
-    async fn fetch_token(&self) -> ProviderResult<Token> {
+    async fn fetch_token(&self) -> ProviderResult<Fetched> {
         let body =
             serde_json::json!({ "appKey": self.app_key, "appSecret": self.app_secret.expose() });
         let answer = self
@@ -176,10 +151,9 @@ impl Api {
             fetched = n,
             "fetched a DingTalk access token"
         );
-        Ok(Token {
+        Ok(Fetched {
             value: Secret::new(value),
-            expires_at: Instant::now() + lifetime,
-            lifetime,
+            renew_after: renew_after(lifetime, REFRESH_MARGIN, 4),
         })
     }
 
@@ -188,16 +162,16 @@ impl Api {
         call: Call,
         what: &str,
         path: &str,
-        token: Option<&Secret>,
+        token: Option<&Token>,
         body: Option<&Value>,
     ) -> Result<Answer, Refused> {
         let what = what.to_owned();
-        let mut url = url::Url::parse(&format!("{}{path}", self.endpoint)).map_err(|e| {
-            ProviderError::new(
-                ErrorKind::InvalidInput,
-                format!("{what}: bad endpoint URL ({e})"),
-            )
-        })?;
+        // A GET carries its query in `path`: the endpoint keeps only the path part.
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut url = self.endpoint.url(path);
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
         if call == Call::Storage {
             url.query_pairs_mut().append_pair("unionId", &self.union_id);
         }
@@ -207,7 +181,7 @@ impl Api {
         };
         let mut req = req.timeout(http::timeout_for(0));
         if let Some(t) = token {
-            req = req.header("x-acs-dingtalk-access-token", t.expose());
+            req = req.header("x-acs-dingtalk-access-token", secret_header(t.secret().expose())?);
         }
         let resp = req
             .send()

@@ -1,9 +1,9 @@
-//! `CommitFile` (notes §5) without duplicates. Commit is not documented as idempotent, so
-//! (§9.8) a commit that may already have happened is re-sent as `RETURN_DENTRY_IF_EXISTS`,
-//! and the file returned counts as ours only if its size is the job's and it was written
-//! after the upload began (by the server's clock). `AUTO_RENAME` and
-//! `RETURN_ERROR_IF_EXISTS` always go that way first, which also covers a commit whose answer
-//! died with the process: a retried commit never adds a renamed copy of its own file.
+//! `CommitFile` (notes §5) without duplicates. Commit is not documented as idempotent, and
+//! whether an uploadKey can be committed twice is unconfirmed, so each key is committed once
+//! with the account's strategy. Only a commit that may already have happened (its answer was
+//! lost, or DingTalk calls the key spent) is re-sent as `RETURN_DENTRY_IF_EXISTS` (§9.8), and
+//! the file returned counts as ours only if its name and size are the job's and it was
+//! written after the upload began (by the server's clock).
 
 use serde_json::{json, Value};
 
@@ -85,16 +85,16 @@ impl Dentry {
         })
     }
 
-    /// Is this the file this upload made? Its size is the job's and, when both times are
-    /// known, it was written no earlier than the upload began: both are DingTalk's clock in
-    /// whole seconds, so ours can only be later; one second of slack covers skew between its
-    /// servers.
-    fn is_ours(&self, size: u64, since: Option<i64>) -> bool {
+    /// Is this the file this upload made? Its name and size are the job's and, when both
+    /// times are known, it was written no earlier than the upload began: both are DingTalk's
+    /// clock in whole seconds, so ours can only be later; one second of slack covers skew
+    /// between its servers.
+    fn is_ours(&self, name: &str, size: u64, since: Option<i64>) -> bool {
         let written_after = match (since, self.written_at) {
             (Some(since), Some(at)) => at + 1 >= since,
             _ => true,
         };
-        self.size == Some(size) && written_after
+        self.name == name && self.size == Some(size) && written_after
     }
 
     pub fn committed(self) -> Committed {
@@ -108,7 +108,10 @@ impl Dentry {
 }
 
 impl Dingtalk {
-    /// Commits `key` as `job.name`: the account's strategy, made safe to repeat.
+    /// Commits `key` as `job.name` once, with the account's strategy. Only when that answer
+    /// was lost (or DingTalk says the key is spent, as after a commit whose answer died with
+    /// the process) is the file looked up with `RETURN_DENTRY_IF_EXISTS`, and what comes back
+    /// counts only if it is this upload's file: same name, same size, written since it began.
     pub(super) async fn commit_upload(
         &self,
         key: &str,
@@ -117,51 +120,46 @@ impl Dingtalk {
     ) -> ProviderResult<Committed> {
         let parent = self.parent(job).await?;
         let name = super::remote_name(job.name)?;
-        let wanted = self.conflict;
-        let overwrite_lost = self.answer_lost(key, Conflict::Overwrite);
-        let check_first = match wanted {
-            Conflict::ReturnDentryIfExists => false,
-            Conflict::Overwrite => overwrite_lost,
-            Conflict::AutoRename | Conflict::ReturnErrorIfExists => true,
-        };
-        let dentry = if !check_first {
-            self.commit_as(key, &name, &parent, job.size, wanted)
-                .await?
+        let dentry = if self.answer_lost(key) {
+            self.after_lost_answer(key, &name, &parent, since, job.size).await?
         } else {
-            let found = self
-                .commit_as(
-                    key,
-                    &name,
-                    &parent,
-                    job.size,
-                    Conflict::ReturnDentryIfExists,
-                )
-                .await?;
-            if found.is_ours(job.size, since) {
-                found
-            } else {
-                // The name belongs to another file, and ours is not stored under it.
-                match wanted {
-                    Conflict::ReturnErrorIfExists => {
-                        return Err(ProviderError::new(
-                            ErrorKind::Conflict,
-                            format!("a file named \"{name}\" already exists in the DingTalk folder and the account's conflict setting is RETURN_ERROR_IF_EXISTS: rename the file or change the setting"),
-                        ));
-                    }
-                    Conflict::AutoRename if self.answer_lost(key, Conflict::AutoRename) => {
-                        self.clear_lost(key);
-                        return Err(ProviderError::new(
-                            ErrorKind::Conflict,
-                            format!("DingTalk's answer to saving \"{name}\" under a new name (the name is taken) was lost, so Ferry cannot tell whether it was saved: look for \"{name}\" with a number added in the DingTalk folder, and resume this job only if it is missing"),
-                        ));
-                    }
-                    other => self.commit_as(key, &name, &parent, job.size, other).await?,
-                }
+            match self.commit_as(key, &name, &parent, job.size, self.conflict).await {
+                Err(e) if e.restart => match self.lookup(key, &name, &parent, since, job.size).await {
+                    Some(mine) => mine,
+                    None => return Err(e),
+                },
+                other => other?,
             }
         };
         self.clear_lost(key);
         self.urls.forget_upload(key).await;
         Ok(dentry.committed())
+    }
+
+    /// The retry of a commit whose answer was lost.
+    async fn after_lost_answer(&self, key: &str, name: &str, parent: &str, since: Option<i64>, size: u64) -> ProviderResult<Dentry> {
+        let found = self.commit_as(key, name, parent, size, Conflict::ReturnDentryIfExists).await?;
+        if found.is_ours(name, size, since) || self.conflict == Conflict::ReturnDentryIfExists {
+            return Ok(found);
+        }
+        // The name belongs to another file: the lost commit did not store ours under it.
+        match self.conflict {
+            Conflict::ReturnErrorIfExists => Err(ProviderError::new(
+                ErrorKind::Conflict,
+                format!("a file named \"{name}\" already exists in the DingTalk folder and the account's conflict setting is RETURN_ERROR_IF_EXISTS: rename the file or change the setting"),
+            )),
+            Conflict::AutoRename => Err(ProviderError::new(
+                ErrorKind::Conflict,
+                format!("DingTalk's answer to saving \"{name}\" was lost and the name is taken by another file, so Ferry cannot tell whether it was saved under a new name: look for \"{name}\" with a number added in the DingTalk folder, and resume this job only if it is missing"),
+            )),
+            other => self.commit_as(key, name, parent, size, other).await,
+        }
+    }
+
+    /// This upload's file under `name`, if DingTalk already holds it.
+    async fn lookup(&self, key: &str, name: &str, parent: &str, since: Option<i64>, size: u64) -> Option<Dentry> {
+        let found = self.commit_as(key, name, parent, size, Conflict::ReturnDentryIfExists).await.ok()?;
+        found.is_ours(name, size, since).then_some(found)
     }
 
     /// One `CommitFile` call. An answer that never came (network, 5xx) is remembered, so the
@@ -182,42 +180,23 @@ impl Dingtalk {
         });
         let path = format!("/v1.0/storage/spaces/{}/files/commit", self.space_id);
         match self.api.post("committing the file", &path, &body).await {
-            Ok(answer) => {
-                self.forget_lost(key, strategy);
-                Dentry::parse(&answer.body)
-            }
+            Ok(answer) => Dentry::parse(&answer.body),
             Err(e) => {
                 if e.kind == ErrorKind::Network || (e.temporary && e.kind == ErrorKind::Server) {
                     tracing::warn!(strategy = strategy.as_str(), "the commit's answer was lost; its retry will check what DingTalk holds: {}", e.message);
-                    self.lost
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert((key.to_owned(), strategy));
+                    self.lost.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned());
                 }
                 Err(e)
             }
         }
     }
 
-    fn answer_lost(&self, key: &str, strategy: Conflict) -> bool {
-        self.lost
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&(key.to_owned(), strategy))
-    }
-
-    fn forget_lost(&self, key: &str, strategy: Conflict) {
-        self.lost
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(key.to_owned(), strategy));
+    fn answer_lost(&self, key: &str) -> bool {
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).contains(key)
     }
 
     fn clear_lost(&self, key: &str) {
-        self.lost
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(k, _)| k != key);
+        self.lost.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
 
@@ -311,18 +290,19 @@ mod tests {
             path: None,
             written_at: Some(1000),
         };
-        assert!(d.is_ours(10, Some(1000)));
+        assert!(d.is_ours("a", 10, Some(1000)));
         assert!(
-            d.is_ours(10, Some(1001)),
+            d.is_ours("a", 10, Some(1001)),
             "a second of slack between DingTalk's servers"
         );
-        assert!(!d.is_ours(10, Some(1002)));
+        assert!(!d.is_ours("a", 10, Some(1002)));
         assert!(
-            !d.is_ours(10, Some(1100)),
+            !d.is_ours("a", 10, Some(1100)),
             "an older file of the same size is not ours"
         );
-        assert!(!d.is_ours(11, Some(900)), "another size is not ours");
-        assert!(d.is_ours(10, None), "without a start time, size decides");
+        assert!(!d.is_ours("a", 11, Some(900)), "another size is not ours");
+        assert!(!d.is_ours("a (1)", 10, None), "another name is not ours");
+        assert!(d.is_ours("a", 10, None), "without a start time, name and size decide");
     }
 
     #[test]

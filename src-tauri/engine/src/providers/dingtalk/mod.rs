@@ -27,7 +27,8 @@ use super::{
 use crate::error::{ErrorKind, Result};
 use api::Api;
 use commit::Conflict;
-use signed::{PutError, Signed, UrlCache};
+use super::client::Endpoint;
+use crate::providers::client::signed::{self as shared, PutError, Target, TargetCache};
 
 /// Parts are 100 KB .. 5 GB (§3); 100 KiB and 5·10⁹ satisfy either reading of the units.
 const MIN_PART: u64 = 100 * 1024;
@@ -43,11 +44,11 @@ pub struct Dingtalk {
     union_id: String,
     parent_id: String,
     conflict: Conflict,
-    urls: UrlCache,
+    urls: TargetCache,
     /// Folder ids found or made for destination paths.
     folders: super::client::folders::FolderCache,
-    /// (uploadKey, strategy) of commits whose answer never came.
-    lost: Mutex<HashSet<(String, Conflict)>>,
+    /// uploadKeys whose commit answer was lost.
+    lost: Mutex<HashSet<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,19 +73,14 @@ enum Session {
 impl Dingtalk {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        url::Url::parse(&endpoint).map_err(|e| {
-            crate::Error::invalid(
-                "endpoint",
-                format!("\"{endpoint}\" is not a valid URL: {e}"),
-            )
-        })?;
+        let endpoint = Endpoint::parse(&endpoint)?;
         let conflict = Conflict::parse(ctx.account.setting("conflict").unwrap_or("AUTO_RENAME"))
             .ok_or_else(|| crate::Error::invalid("conflict", "must be one of AUTO_RENAME, OVERWRITE, RETURN_DENTRY_IF_EXISTS, RETURN_ERROR_IF_EXISTS"))?;
         Ok(Dingtalk {
             http: ctx.http.clone(),
             api: Api::new(
                 ctx.http.clone(),
-                &endpoint,
+                endpoint,
                 ctx.setting("app_key"),
                 ctx.secret("app_secret")?,
                 ctx.setting("union_id"),
@@ -93,7 +89,7 @@ impl Dingtalk {
             union_id: ctx.setting("union_id").to_owned(),
             parent_id: ctx.account.setting("parent_id").unwrap_or("0").to_owned(),
             conflict,
-            urls: UrlCache::default(),
+            urls: TargetCache::default(),
             folders: Default::default(),
             lost: Mutex::new(HashSet::new()),
         })
@@ -141,23 +137,13 @@ impl Dingtalk {
                 &json!({ "option": option }),
             )
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk started the upload without an uploadKey",
-            )
-        })?;
-        Ok((key.to_owned(), answer.server_time))
+        Ok((upload_key(&answer.body, "starting the upload")?, answer.server_time))
     }
 
     /// `GetMultipartFileUploadInfos` for these part numbers (≤ 30).
-    async fn part_infos(&self, key: &str, numbers: Vec<u32>) -> ProviderResult<Vec<(u32, Signed)>> {
-        let body = json!({ "uploadKey": key, "partNumbers": numbers });
+    async fn part_infos(&self, key: &str, numbers: Vec<u32>) -> ProviderResult<Vec<(u32, Target)>> {
+        // A desktop is not inside Alibaba's network: public URLs, not intranet ones (§3).
+        let body = json!({ "uploadKey": key, "partNumbers": numbers, "option": { "preferIntranet": false } });
         let path = "/v1.0/storage/spaces/files/multiPartUploadInfos/query";
         let answer = self
             .api
@@ -182,7 +168,7 @@ impl Dingtalk {
                     i.get("headerSignatureInfo")?,
                 ))
             })
-            .map(|(n, info)| Ok((n, Signed::parse(info)?)))
+            .map(|(n, info)| Ok((n, signed::parse(info)?)))
             .collect()
     }
 
@@ -192,12 +178,12 @@ impl Dingtalk {
         name: &str,
         size: u64,
         parent: Option<&str>,
-    ) -> ProviderResult<(String, Signed, Option<i64>)> {
+    ) -> ProviderResult<(String, Target, Option<i64>)> {
         let parent = parent.unwrap_or(&self.parent_id).to_owned();
         let body = json!({
             "protocol": "HEADER_SIGNATURE",
             "multipart": false,
-            "option": { "storageDriver": "DINGTALK", "preCheckParam": self.pre_check(name, &parent, size) },
+            "option": { "storageDriver": "DINGTALK", "preCheckParam": self.pre_check(name, &parent, size), "preferIntranet": false },
         });
         let path = format!(
             "/v1.0/storage/spaces/{}/files/uploadInfos/query",
@@ -207,23 +193,13 @@ impl Dingtalk {
             .api
             .post("getting the upload URL", &path, &body)
             .await?;
-        let key = answer
-            .body
-            .get("uploadKey")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty());
-        let key = key.ok_or_else(|| {
-            ProviderError::temporary(
-                ErrorKind::Server,
-                "DingTalk answered the upload info without an uploadKey",
-            )
-        })?;
+        let key = upload_key(&answer.body, "the upload info")?;
         let info = answer
             .body
             .get("headerSignatureInfo")
             .cloned()
             .unwrap_or(Value::Null);
-        Ok((key.to_owned(), Signed::parse(&info)?, answer.server_time))
+        Ok((key, signed::parse(&info)?, answer.server_time))
     }
 
     async fn upload_whole(
@@ -235,21 +211,21 @@ impl Dingtalk {
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         let what = format!("uploading \"{name}\"");
+        let judge = |status: u16, text: &str, _: Option<std::time::Duration>| signed::refusal(&what, status, text);
         let (mut key, mut target, mut since) = self.file_upload_info(name, size, parent).await?;
-        let etag = match signed::put(&self.http, &target, &body, &what).await {
+        let etag = match shared::put(&self.http, &target, &body, &what, judge).await {
             Ok(etag) => etag,
-            Err(PutError::Refused(e)) => {
+            Err(PutError::Expired(e)) => {
+                // Expired or refused signature: a fresh URL now, not a failed attempt.
                 tracing::info!("{}; asking for a new upload URL", e.message);
                 (key, target, since) = self.file_upload_info(name, size, parent).await?;
-                signed::put(&self.http, &target, &body, &what)
-                    .await
-                    .map_err(PutError::into_error)?
+                shared::put(&self.http, &target, &body, &what, judge).await.map_err(|e| e.into_error(&what))?
             }
-            Err(PutError::Failed(e)) => return Err(e),
+            Err(e) => return Err(e.into_error(&what)),
         };
         Ok(PartReceipt {
             number: part.number,
-            etag,
+            etag: etag.map(|e| e.trim_matches('"').to_owned()),
             extra: json!({ "upload_key": key, "since": since }),
         })
     }
@@ -262,28 +238,22 @@ impl Dingtalk {
     ) -> ProviderResult<PartReceipt> {
         let what = format!("part {} of {}", part.number, part.count);
         let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
-        let target = self.urls.get(key, part.number, part.count, query).await?;
-        let etag = match signed::put(&self.http, &target, &body, &what).await {
-            Ok(etag) => etag,
-            Err(PutError::Refused(e)) => {
-                // Expired or refused signature: a fresh URL now, not a failed attempt.
-                tracing::info!("{}; asking for a new URL for this part", e.message);
-                self.urls.forget(key, part.number).await;
-                let query = |numbers: Vec<u32>| self.part_infos(key, numbers);
-                let target = self.urls.get(key, part.number, part.count, query).await?;
-                signed::put(&self.http, &target, &body, &what)
-                    .await
-                    .map_err(PutError::into_error)?
-            }
-            Err(PutError::Failed(e)) => return Err(e),
-        };
-        self.urls.forget(key, part.number).await;
+        let judge = |status: u16, text: &str, _: Option<std::time::Duration>| signed::refusal(&what, status, text);
+        let etag = shared::put_part(&self.http, &self.urls, key, part, signed::MAX_BATCH, &body, query, judge)
+            .await
+            .map_err(|e| e.into_error(&what))?;
         Ok(PartReceipt {
             number: part.number,
-            etag,
+            etag: etag.map(|e| e.trim_matches('"').to_owned()),
             extra: Value::Null,
         })
     }
+}
+
+/// The `uploadKey` of an answer to `what`.
+fn upload_key(body: &Value, what: &str) -> ProviderResult<String> {
+    let key = body.get("uploadKey").and_then(Value::as_str).filter(|k| !k.is_empty());
+    key.map(str::to_owned).ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("DingTalk answered {what} without an uploadKey")))
 }
 
 /// The name DingTalk will store (§5): trimmed; no tab, `*`, `"`, `<`, `>`, `|`; no trailing `.`.
@@ -409,7 +379,7 @@ impl Provider for Dingtalk {
         self.init_multipart(None).await?;
         Ok(format!(
             "got an access token from {}; space {} is reachable as union_id {}",
-            self.api.host(),
+            self.api.endpoint(),
             self.space_id,
             self.union_id
         ))

@@ -10,12 +10,17 @@ use serde_json::Value;
 
 use super::budget::Budget;
 use super::errors::{self, Failure};
-use super::token::{Token, TokenCache};
+use crate::providers::client::errors::secret_header;
+use crate::providers::client::token::{renew_after, Fetched, Token, TokenCache};
 use crate::creds::Secret;
+use crate::providers::client::Endpoint;
 use crate::error::ErrorKind;
 use crate::providers::{http, ProviderError, ProviderResult};
 
 pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+/// Feishu hands out a *new* token only when the current one has less than 30 minutes left
+/// (before that it returns the same one), so renewing inside that window gets a fresh token.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(30 * 60);
 
 /// What a call sends.
 pub enum Payload {
@@ -61,7 +66,7 @@ struct Envelope {
 
 pub struct Api {
     http: reqwest::Client,
-    base: url::Url,
+    endpoint: Endpoint,
     app_id: String,
     app_secret: Secret,
     tokens: TokenCache,
@@ -69,16 +74,22 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(http: reqwest::Client, base: url::Url, app_id: String, app_secret: Secret, budget: Budget) -> Api {
-        Api { http, base, app_id, app_secret, tokens: TokenCache::default(), budget }
+    pub fn new(http: reqwest::Client, endpoint: Endpoint, app_id: String, app_secret: Secret, budget: Budget) -> Api {
+        Api { http, endpoint, app_id, app_secret, tokens: TokenCache::default(), budget }
     }
 
     pub fn host(&self) -> &str {
-        self.base.host_str().unwrap_or_default()
+        self.endpoint.host()
     }
 
     fn url(&self, path: &str) -> ProviderResult<url::Url> {
-        self.base.join(path).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("Feishu endpoint {}{path}: {e}", self.base)))
+        // A GET carries its query in `path`: the endpoint keeps only the path part.
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut url = self.endpoint.url(path);
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
+        Ok(url)
     }
 
     /// The cached token, fetched (or renewed) when needed.
@@ -86,7 +97,7 @@ impl Api {
         self.tokens.get(|| self.fetch_token()).await
     }
 
-    async fn fetch_token(&self) -> ProviderResult<(Secret, Duration)> {
+    async fn fetch_token(&self) -> ProviderResult<Fetched> {
         let what = "tenant_access_token";
         let body = serde_json::json!({ "app_id": self.app_id, "app_secret": self.app_secret.expose() });
         let resp = self
@@ -101,7 +112,8 @@ impl Api {
         match envelope {
             Some(Envelope { code: Some(0), tenant_access_token: Some(token), expire, .. }) if !token.is_empty() => {
                 tracing::debug!(host = self.host(), expire, "got a Feishu tenant_access_token");
-                Ok((Secret::new(token), Duration::from_secs(expire.unwrap_or(7200))))
+                let lifetime = Duration::from_secs(expire.unwrap_or(7200));
+                Ok(Fetched { value: Secret::new(token), renew_after: renew_after(lifetime, RENEW_BEFORE_EXPIRY, 2) })
             }
             Some(Envelope { code: Some(code), .. }) if code != 0 && failure.status < 500 => Err(ProviderError::new(
                 ErrorKind::Auth,
@@ -120,6 +132,15 @@ impl Api {
 
     /// Sends `call` and returns the answer's `data` once `code == 0`.
     pub async fn call(&self, call: Call<'_>) -> ProviderResult<Value> {
+        let what = call.what;
+        match self.call_raw(call).await? {
+            Ok(data) => Ok(data),
+            Err(failure) => Err(errors::classify(what, &failure)),
+        }
+    }
+
+    /// As [`Api::call`], but a refusal comes back unclassified, for callers that act on a code.
+    pub async fn call_raw(&self, call: Call<'_>) -> ProviderResult<Result<Value, Failure>> {
         let mut payload = call.payload;
         // A token that worked before and is refused now went stale: replace it once.
         for _try in 0..2 {
@@ -131,12 +152,12 @@ impl Api {
             let failure = match self.send(call.what, call.path, payload, call.bytes, &token).await? {
                 Ok(data) => {
                     token.prove();
-                    return Ok(data);
+                    return Ok(Ok(data));
                 }
                 Err(f) => f,
             };
             if !(errors::refreshes_token(&failure) && token.is_proven()) {
-                return Err(errors::classify(call.what, &failure));
+                return Ok(Err(failure));
             }
             self.tokens.invalidate(&token).await;
             tracing::info!(what = call.what, "Feishu refused the cached token; getting a new one");
@@ -166,7 +187,7 @@ impl Api {
             Payload::Form(f) => self.http.post(url).multipart(f),
         };
         let resp = req
-            .header(AUTHORIZATION, token.bearer())
+            .header(AUTHORIZATION, secret_header(&format!("Bearer {}", token.secret().expose()))?)
             .timeout(http::timeout_for(bytes))
             .send()
             .await

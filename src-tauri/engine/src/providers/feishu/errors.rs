@@ -7,6 +7,9 @@ use std::time::Duration;
 use crate::error::ErrorKind;
 use crate::providers::ProviderError;
 
+/// A block's Adler-32 refused (§11).
+pub const CHECKSUM_REFUSED: i64 = 1062008;
+
 /// A failed answer, as it came: the envelope's `code` and `msg` (if the body had them), the
 /// HTTP status, the `X-Tt-Logid` trace id and any wait the gateway asked for.
 #[derive(Debug, Clone, Default)]

@@ -19,17 +19,18 @@ mod budget;
 mod errors;
 mod folders;
 mod target;
-mod token;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::{ErrorKind, Result};
+use super::client::form::file_part;
+use super::client::Endpoint;
 use api::{Api, Call, Payload};
 use target::{Destination, Family, Target};
 
@@ -54,7 +55,13 @@ pub struct Feishu {
     folders: super::client::folders::FolderCache,
     /// Structure-changing calls one at a time, spaced for the 5 QPS (folders.md §2.5).
     structure: folders::Spacing,
+    /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
+    /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
+    checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
+
+/// Checksum refusals of one block in a row after which blocks go without one.
+const CHECKSUM_REFUSALS: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
@@ -85,14 +92,6 @@ fn text(data: &Value, field: &str, what: &str) -> ProviderResult<String> {
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(ProviderError::temporary(ErrorKind::Server, format!("Feishu {what} answered success without data.{field}"))),
     }
-}
-
-fn file_part(body: PartBody, file_name: String) -> Part {
-    let len = body.len();
-    Part::stream_with_length(body.into_reqwest(), len)
-        .file_name(file_name)
-        .mime_str("application/octet-stream")
-        .expect("a static MIME type parses")
 }
 
 /// The block `seq` covers `[seq × block_size, min((seq + 1) × block_size, size))`.
@@ -134,8 +133,7 @@ fn check_block(part: PartSpec, block_size: u64, block_num: u64, size: u64) -> Pr
 impl Feishu {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        let base =
-            url::Url::parse(&endpoint).map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
+        let endpoint = Endpoint::parse(&endpoint)?;
         let destination = Destination {
             parent_type: ctx.account.setting("parent_type").unwrap_or(target::EXPLORER).to_owned(),
             parent_node: ctx.setting("parent_node").to_owned(),
@@ -148,14 +146,14 @@ impl Feishu {
         };
         let app_id = ctx.setting("app_id").to_owned();
         // Feishu counts calls per app: one file per endpoint and app in the data dir.
-        let key: String = format!("{}-{app_id}", base.host_str().unwrap_or_default())
+        let key: String = format!("{}-{app_id}", endpoint.host())
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
             .collect();
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
-        let api = Api::new(ctx.http.clone(), base, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination, folders: Default::default(), structure: Default::default() })
+        let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
+        Ok(Feishu { api, destination, checksum_refusals: Default::default(), folders: Default::default(), structure: Default::default() })
     }
 
     async fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
@@ -269,14 +267,33 @@ impl Provider for Feishu {
                 Session::check_age(prepared_at_ms, now_ms())?;
                 let seq = check_block(part, block_size, block_num, size)?;
                 let what = format!("{}/upload_part", family_name(family));
-                let form = Form::new()
-                    .text("upload_id", upload_id)
-                    .text("seq", seq.to_string())
-                    .text("size", len.to_string())
-                    .text("checksum", adler32(body.bytes()))
-                    .part("file", file_part(body, "blob".into()));
+                let refusals = |f: &dyn Fn(&mut u32)| {
+                    let mut map = self.checksum_refusals.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = map.entry(upload_id.clone()).or_default();
+                    f(n);
+                    *n
+                };
+                let with_checksum = refusals(&|_| {}) < CHECKSUM_REFUSALS;
+                let mut form = Form::new().text("upload_id", upload_id.clone()).text("seq", seq.to_string()).text("size", len.to_string());
+                if with_checksum {
+                    form = form.text("checksum", adler32(body.bytes()));
+                }
+                let form = form.part("file", file_part(body, "blob".into()));
                 let path = family.path("upload_part");
-                self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                match self.api.call_raw(call).await? {
+                    Ok(_) if with_checksum => {
+                        refusals(&|n| *n = 0);
+                    }
+                    Ok(_) => {}
+                    Err(f) if f.code == Some(errors::CHECKSUM_REFUSED) && with_checksum => {
+                        if refusals(&|n| *n += 1) >= CHECKSUM_REFUSALS {
+                            tracing::warn!(upload_id, seq, "Feishu refused this block's Adler-32 twice in a row: sending blocks without the optional checksum");
+                        }
+                        return Err(errors::classify(&what, &f));
+                    }
+                    Err(f) => return Err(errors::classify(&what, &f)),
+                }
                 Ok(PartReceipt { number: part.number, ..Default::default() })
             }
         }

@@ -3,32 +3,37 @@
 //! replaced once and the call sent again (§1a).
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::errors::{self, Failure};
 use super::token::Tokens;
+use super::urls::PartInfo;
 use crate::error::ErrorKind;
+use crate::creds::Secret;
+use crate::providers::client::errors::secret_header;
+use crate::providers::client::Endpoint;
 use crate::providers::{http, ProviderError, ProviderResult};
 
 pub struct Api {
     http: reqwest::Client,
-    base: url::Url,
+    endpoint: Endpoint,
     pub tokens: Tokens,
 }
 
 impl Api {
-    pub fn new(http: reqwest::Client, base: url::Url, tokens: Tokens) -> Self {
-        Api { http, base, tokens }
+    pub fn new(http: reqwest::Client, endpoint: Endpoint, tokens: Tokens) -> Self {
+        Api { http, endpoint, tokens }
     }
 
     /// The call's result, or its failure unmapped (for callers that act on some codes).
     pub async fn call(&self, path: &str, body: &Value) -> ProviderResult<Result<Value, Failure>> {
         let access = self.tokens.access().await?;
-        match self.send(path, body, access.token.expose()).await? {
+        match self.send(path, body, access.secret()).await? {
             Err(f) if f.is_token_refused() => {
                 tracing::info!(path, code = %f.code, "PDS refused the access token; refreshing it once");
-                let access = self.tokens.replace(&access.token).await?;
-                self.send(path, body, access.token.expose()).await
+                let access = self.tokens.replace(&access).await?;
+                self.send(path, body, access.secret()).await
             }
             other => Ok(other),
         }
@@ -42,16 +47,13 @@ impl Api {
         }
     }
 
-    async fn send(&self, path: &str, body: &Value, token: &str) -> ProviderResult<Result<Value, Failure>> {
+    async fn send(&self, path: &str, body: &Value, token: &Secret) -> ProviderResult<Result<Value, Failure>> {
         let what = format!("PDS {path}");
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("{what}: {e}")))?;
+        let url = self.endpoint.url(path);
         let resp = self
             .http
             .post(url)
-            .bearer_auth(token)
+            .header(reqwest::header::AUTHORIZATION, secret_header(&format!("Bearer {}", token.expose()))?)
             .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
             .body(body.to_string())
             .timeout(http::timeout_for(0))
@@ -103,4 +105,67 @@ pub fn failure_body(mut head: Failure, text: &str) -> Failure {
         head.message = text.chars().take(200).collect::<String>().trim().to_owned();
     }
     head
+}
+
+// ---- answers ------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct Created {
+    pub file_id: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub drive_id: Option<String>,
+    #[serde(default)]
+    pub upload_id: Option<String>,
+    #[serde(default)]
+    pub rapid_upload: bool,
+    #[serde(default)]
+    pub exist: bool,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub part_info_list: Vec<PartInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileInfo {
+    pub file_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub content_hash: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UrlAnswer {
+    #[serde(default)]
+    pub part_info_list: Vec<PartInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PartsPage {
+    #[serde(default)]
+    pub uploaded_parts: Vec<PartInfo>,
+    /// A string in the 2022 model, a number elsewhere; empty or absent on the last page.
+    #[serde(default)]
+    pub next_part_number_marker: Value,
+    #[serde(default)]
+    pub parallel_upload: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Drive {
+    #[serde(default)]
+    pub drive_id: String,
+    #[serde(default)]
+    pub drive_name: Option<String>,
+    #[serde(default)]
+    pub total_size: Option<u64>,
+    #[serde(default)]
+    pub used_size: Option<u64>,
 }

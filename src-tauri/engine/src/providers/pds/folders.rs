@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Created, Pds};
+use super::api::Created;
+use super::Pds;
 use crate::providers::{Entry, EntryKind, Folders, Listing, ProviderResult};
 
 /// `file/list` answers at most 100 items a page.

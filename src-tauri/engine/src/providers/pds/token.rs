@@ -7,25 +7,20 @@
 //! the refresh token is read from the keyring each time, so another process (`ferry
 //! account test`, the window) that rotated it meanwhile is followed, not fought.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use super::errors;
 use crate::creds::Secret;
 use crate::error::ErrorKind;
+use crate::providers::client::token::{renew_after, Fetched, Token, TokenCache};
 use crate::providers::{http, Context, ProviderError, ProviderResult};
 
 /// Refresh this long before expiry (the official credential helper's 180 s), or at half
 /// the lifetime for very short-lived tokens.
 const MARGIN: Duration = Duration::from_secs(180);
-
-#[derive(Clone)]
-pub struct Access {
-    pub token: Secret,
-    /// When to stop using it (expiry minus the margin).
-    refresh_at: Instant,
-}
 
 #[derive(Deserialize)]
 struct Grant {
@@ -35,71 +30,50 @@ struct Grant {
     expires_in: Option<u64>,
 }
 
-#[derive(Default)]
-struct State {
-    access: Option<Access>,
-    /// A rotated refresh token the keyring refused to store: saved before anything else.
-    unsaved: Option<(Secret, Access)>,
-}
+/// A grant whose rotated refresh token the keyring refused to store: (refresh token,
+/// access token, when to renew it). Saved before anything else.
+type Unsaved = (Secret, Secret, Instant);
 
 pub struct Tokens {
     ctx: Context,
     url: url::Url,
     client_id: String,
-    state: tokio::sync::Mutex<State>,
+    cache: TokenCache,
+    /// Only touched inside a refresh, which the cache runs one at a time.
+    unsaved: std::sync::Mutex<Option<Unsaved>>,
 }
 
 impl Tokens {
     pub fn new(ctx: Context, url: url::Url) -> Self {
         let client_id = ctx.setting("client_id").to_owned();
-        Tokens {
-            ctx,
-            url,
-            client_id,
-            state: Default::default(),
-        }
+        Tokens { ctx, url, client_id, cache: TokenCache::default(), unsaved: Default::default() }
     }
 
     /// A usable access token, refreshed when it is close to expiry.
-    pub async fn access(&self) -> ProviderResult<Access> {
-        let mut state = self.state.lock().await;
-        if let Some(a) = &state.access {
-            if Instant::now() < a.refresh_at {
-                return Ok(a.clone());
-            }
-        }
-        self.refresh(&mut state).await
+    pub async fn access(&self) -> ProviderResult<Token> {
+        self.cache.get(|| self.refresh()).await
     }
 
     /// A new access token because `refused` was refused (expired or revoked early). If
     /// another call already replaced it, that one is used.
-    pub async fn replace(&self, refused: &Secret) -> ProviderResult<Access> {
-        let mut state = self.state.lock().await;
-        if let Some(a) = &state.access {
-            if a.token != *refused && Instant::now() < a.refresh_at {
-                return Ok(a.clone());
-            }
-        }
-        self.refresh(&mut state).await
+    pub async fn replace(&self, refused: &Token) -> ProviderResult<Token> {
+        self.cache.invalidate(refused).await;
+        self.access().await
     }
 
     /// Always asks the token endpoint (`account test`).
-    pub async fn fresh(&self) -> ProviderResult<Access> {
-        let mut state = self.state.lock().await;
-        self.refresh(&mut state).await
+    pub async fn fresh(&self) -> ProviderResult<Token> {
+        self.cache.fresh(|| self.refresh()).await
     }
 
-    async fn refresh(&self, state: &mut State) -> ProviderResult<Access> {
-        state.access = None;
-        if let Some((refresh, access)) = state.unsaved.take() {
+    async fn refresh(&self) -> ProviderResult<Fetched> {
+        let pending = self.unsaved.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((refresh, access, renew_at)) = pending {
             // The last grant's refresh token is not in the keyring yet: store it first.
             return match self.store(&refresh).await {
-                Ok(()) => {
-                    state.access = Some(access.clone());
-                    Ok(access)
-                }
+                Ok(()) => Ok(Fetched { value: access, renew_after: renew_at.saturating_duration_since(Instant::now()) }),
                 Err(e) => {
-                    state.unsaved = Some((refresh, access));
+                    *self.unsaved.lock().unwrap_or_else(|p| p.into_inner()) = Some((refresh, access, renew_at));
                     Err(e)
                 }
             };
@@ -117,20 +91,17 @@ impl Tokens {
             other => other?,
         };
         let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(7200));
-        let access = Access {
-            token: Secret::new(grant.access_token),
-            refresh_at: Instant::now() + lifetime.saturating_sub(MARGIN.min(lifetime / 2)),
-        };
+        let fetched = Fetched { value: Secret::new(grant.access_token), renew_after: renew_after(lifetime, MARGIN, 2) };
         let refresh = Secret::new(grant.refresh_token);
         if refresh != stored {
             if let Err(e) = self.store(&refresh).await {
-                state.unsaved = Some((refresh, access));
+                let renew_at = Instant::now() + fetched.renew_after;
+                *self.unsaved.lock().unwrap_or_else(|p| p.into_inner()) = Some((refresh, fetched.value, renew_at));
                 return Err(e);
             }
             tracing::info!(account = %self.ctx.account.name, "PDS refresh token rotated and saved");
         }
-        state.access = Some(access.clone());
-        Ok(access)
+        Ok(fetched)
     }
 
     async fn grant(&self, refresh: &Secret) -> ProviderResult<Grant> {

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::{Deserialize, Serialize};
 
+use super::client::form::file_part;
+use super::client::Endpoint;
 use super::{http, Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::creds::Secret;
 use crate::error::{ErrorKind, Result};
@@ -18,8 +20,7 @@ pub const DEFAULT_ONESHOT_MAX: u64 = 30_000_000;
 
 pub struct Xfyun {
     http: reqwest::Client,
-    base: url::Url,
-    host: String,
+    endpoint: Endpoint,
     app_id: String,
     api_key: Secret,
     api_secret: Secret,
@@ -30,7 +31,13 @@ pub struct Xfyun {
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum Session {
     Oneshot { name: String },
-    Multipart { upload_id: String },
+    /// `name`: sent as every slice's form filename, since the service learns the file only
+    /// from its slices (§4). Sessions saved before it was recorded have none.
+    Multipart {
+        upload_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
 }
 
 /// The response envelope: `{code, message, sid, data?}`.
@@ -53,21 +60,14 @@ enum Body {
 impl Xfyun {
     pub fn new(ctx: &Context) -> Result<Self> {
         let endpoint = ctx.account.endpoint_or_default().unwrap_or_default();
-        let base = url::Url::parse(&endpoint)
-            .map_err(|e| crate::Error::invalid("endpoint", format!("\"{endpoint}\" is not a valid URL: {e}")))?;
-        // What the HTTP client sends as Host, which is what must be signed.
-        let host = match base.port() {
-            Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
-            None => base.host_str().unwrap_or_default().to_owned(),
-        };
+        let endpoint = Endpoint::parse(&endpoint)?;
         let oneshot_max = match ctx.account.setting("oneshot_max_bytes") {
             Some(v) => v.parse().map_err(|_| crate::Error::invalid("oneshot_max_bytes", format!("\"{v}\" is not a number of bytes")))?,
             None => DEFAULT_ONESHOT_MAX,
         };
         Ok(Xfyun {
             http: ctx.http.clone(),
-            base,
-            host,
+            endpoint,
             app_id: ctx.setting("app_id").to_owned(),
             api_key: ctx.secret("api_key")?,
             api_secret: ctx.secret("api_secret")?,
@@ -97,10 +97,12 @@ impl Xfyun {
     /// One signed POST; `code == 0` or a classified error.
     async fn call(&self, path: &str, body: Body, bytes: u64) -> ProviderResult<serde_json::Value> {
         let what = format!("iFlytek {path}");
-        let url = self.base.join(path).map_err(|e| ProviderError::new(ErrorKind::InvalidInput, format!("{what}: {e}")))?;
-        // A fresh date (and so signature) per request, retries included (§1d).
+        let url = self.endpoint.url(path);
+        // A fresh date (and so signature) per request, retries included (§1d). The signed
+        // host and request line are the ones really sent: a gateway's path prefix included.
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let signature = sign::signature(self.api_secret.expose(), &self.host, &date, path, sign::EMPTY_DIGEST);
+        let host = self.endpoint.host_header();
+        let signature = sign::signature(self.api_secret.expose(), &host, &date, url.path(), sign::EMPTY_DIGEST);
         let req = self
             .http
             .post(url)
@@ -152,14 +154,6 @@ impl Xfyun {
     }
 }
 
-fn data_part(body: PartBody, file_name: String) -> Part {
-    let len = body.len();
-    Part::stream_with_length(body.into_reqwest(), len)
-        .file_name(file_name)
-        .mime_str("application/octet-stream")
-        .expect("a static MIME type parses")
-}
-
 #[async_trait]
 impl Provider for Xfyun {
     fn limits(&self) -> Limits {
@@ -182,21 +176,21 @@ impl Provider for Xfyun {
         }
         let upload_id = self.init_multipart().await?;
         let part_size = self.limits().part_size(job.size, job.preferred_part_size);
-        Ok(Init::Upload { session: serde_json::to_value(Session::Multipart { upload_id }).expect("serialises"), part_size })
+        Ok(Init::Upload { session: serde_json::to_value(Session::Multipart { upload_id, name: Some(job.name.to_owned()) }).expect("serialises"), part_size })
     }
 
     async fn upload_part(&self, session: &serde_json::Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
         let len = body.len();
         match Self::session(session)? {
             Session::Oneshot { name } => {
-                let data = self.call("/file/upload", self.form(data_part(body, name), &[]), len).await?;
+                let data = self.call("/file/upload", self.form(file_part(body, name), &[]), len).await?;
                 let url = Self::url_of(&data, "/file/upload")?;
                 Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "url": url }) })
             }
-            Session::Multipart { upload_id } => {
+            Session::Multipart { upload_id, name } => {
                 let fields = [("upload_id", upload_id), ("slice_id", part.number.to_string())];
-                let file_name = format!("slice-{}", part.number);
-                self.call("/file/mpupload/upload", self.form(data_part(body, file_name), &fields), len).await?;
+                let file_name = name.unwrap_or_else(|| format!("slice-{}", part.number));
+                self.call("/file/mpupload/upload", self.form(file_part(body, file_name), &fields), len).await?;
                 Ok(PartReceipt { number: part.number, ..Default::default() })
             }
         }
@@ -208,7 +202,7 @@ impl Provider for Xfyun {
                 let receipt = parts.first().ok_or_else(|| ProviderError::restart("the one-shot upload has no receipt: starting over"))?;
                 Self::url_of(&receipt.extra, "/file/upload")?
             }
-            Session::Multipart { upload_id } => {
+            Session::Multipart { upload_id, .. } => {
                 let data = self.call("/file/mpupload/complete", self.json(serde_json::json!({"upload_id": upload_id})), 0).await?;
                 Self::url_of(&data, "/file/mpupload/complete")?
             }
@@ -219,7 +213,7 @@ impl Provider for Xfyun {
     async fn abort(&self, session: &serde_json::Value) -> ProviderResult<()> {
         match Self::session(session)? {
             Session::Oneshot { .. } => Ok(()),
-            Session::Multipart { upload_id } => self.cancel(&upload_id).await,
+            Session::Multipart { upload_id, .. } => self.cancel(&upload_id).await,
         }
     }
 
@@ -227,6 +221,6 @@ impl Provider for Xfyun {
         // No token endpoint: a signed init + cancel proves the credentials and the app id.
         let upload_id = self.init_multipart().await?;
         self.cancel(&upload_id).await?;
-        Ok(format!("signed requests to {} are accepted", self.host))
+        Ok(format!("signed requests to {} are accepted", self.endpoint.host_header()))
     }
 }

@@ -123,17 +123,19 @@ fn add_pds(s: &Sandbox, name: &str, m: &PdsMock) {
     );
 }
 
+// Each mock sits below a gateway-style path prefix: the folder calls (GETs with a query
+// included) must keep the endpoint's path like every other call.
 fn dingtalk() -> On<DingtalkMock> {
-    start(|| Box::pin(DingtalkMock::start(DingtalkConfig::default())))
+    start(|| Box::pin(DingtalkMock::start(DingtalkConfig { path_prefix: "/gw/dingtalk".into(), ..DingtalkConfig::default() })))
 }
 
 fn feishu() -> On<FeishuMock> {
-    start(|| Box::pin(FeishuMock::start(FeishuConfig::default())))
+    start(|| Box::pin(FeishuMock::start(FeishuConfig { path_prefix: "/gw/feishu".into(), ..FeishuConfig::default() })))
 }
 
 fn pds() -> On<PdsMock> {
     // One refresh-token family per mock; tests share one keyring.
-    start(|| Box::pin(PdsMock::start(PdsConfig { refresh_token: unique("rt"), ..PdsConfig::default() })))
+    start(|| Box::pin(PdsMock::start(PdsConfig { refresh_token: unique("rt"), path_prefix: "/gw/pds".into(), ..PdsConfig::default() })))
 }
 
 // ---- remote trees ----------------------------------------------------------------------

@@ -560,3 +560,31 @@ fn a_block_checksum_refused_twice_in_a_row_falls_back_to_none() {
     assert_eq!((st.parts_ok, st.parts_with_checksum), (blocks(size), 0));
     assert_eq!(fs.mock.objects().len(), 1);
 }
+
+/// Issue #13: `upload_all` and `upload_finish` store the file but their answers are lost.
+/// Before sending again, Ferry lists the folder newest first and takes the file of that name
+/// made since the upload began: one file per job, no second upload_all or finish.
+#[test]
+fn lost_upload_all_and_upload_finish_answers_leave_exactly_one_file_each() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig::default());
+    add_feishu(&s, "lark", &fs, &[]);
+    s.config("retry_base_ms", "20");
+    fs.faults(vec![
+        FaultRule::on(feishu::FILES_UPLOAD_ALL, FaultAction::LoseAnswer).times(1),
+        FaultRule::on(feishu::FILES_FINISH, FaultAction::LoseAnswer).times(1),
+    ]);
+    let files = files(&s.dir.path().join("src"), &[1, 20 * MIB + 1], 1717);
+    let ids = s.upload(&paths(&files), "lark");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&files) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(fs.sha1_of(&jobs[id]), *sha1, "byte-exact");
+    }
+    let st = fs.stats();
+    assert_eq!(fs.mock.faults().fired_total(), 2, "both answers were lost");
+    assert_eq!((st.upload_alls_ok, st.finishes_ok), (1, 1), "neither call was made twice: {st:?}");
+    assert_eq!(fs.mock.objects().len(), 2, "exactly one file per job");
+}

@@ -1,7 +1,9 @@
 //! `ferry-mock`: runs a provider mock on 127.0.0.1 until killed.
 //!
 //! `ferry-mock xfyun --port 0 --app-id A --api-key K --api-secret S` prints
-//! `listening on http://127.0.0.1:PORT` once bound. Faults and state: `/__mock/*`.
+//! `listening on http://127.0.0.1:PORT` once bound. `ferry-mock dingtalk | feishu | pds
+//! [--port P] [--prefix /some/prefix]` serve those providers with their default settings and
+//! also print the `ferry account add` command to use them. Faults and state: `/__mock/*`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ferry_mock_providers::{XfyunConfig, XfyunMock};
+use ferry_mock_providers::{DingtalkConfig, DingtalkMock, FeishuConfig, FeishuMock, PdsConfig, PdsMock, XfyunConfig, XfyunMock};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +27,23 @@ struct Cli {
 enum Provider {
     /// iFlytek OST upload service (upload-ost-api.xfyun.cn).
     Xfyun(XfyunArgs),
+    /// DingTalk storage (api.dingtalk.com), default app, space and user.
+    Dingtalk(Mount),
+    /// Feishu / Lark Drive (open.feishu.cn), default app and folder.
+    Feishu(Mount),
+    /// Alibaba Cloud PDS, default domain, drive and client.
+    Pds(Mount),
+}
+
+/// Where a mock with default settings listens.
+#[derive(clap::Args)]
+struct Mount {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Serve under this path, as behind a gateway (`/some/prefix`).
+    #[arg(long, default_value = "")]
+    prefix: String,
 }
 
 #[derive(clap::Args)]
@@ -76,20 +95,60 @@ impl XfyunArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Provider::Xfyun(args) = cli.provider;
-    let port = args.port;
-    let mock = match XfyunMock::start_on(args.config(), port).await {
-        Ok(mock) => mock,
+    // Each arm keeps its mock alive until the stop signal; dropping it removes its temp data.
+    let started = match cli.provider {
+        Provider::Xfyun(args) => {
+            let port = args.port;
+            XfyunMock::start_on(args.config(), port).await.map(|m| (m.base_url(), None, Box::new(m) as Box<dyn Send>))
+        }
+        Provider::Dingtalk(m) => {
+            let cfg = DingtalkConfig { path_prefix: m.prefix, ..DingtalkConfig::default() };
+            DingtalkMock::start_on(cfg, m.port).await.map(|mock| {
+                let c = mock.config();
+                let add = format!(
+                    "printf 'app_secret={}\\n' | ferry account add mock-dingtalk --provider dingtalk --endpoint {} --set app_key={} --set union_id={} --set space_id={}",
+                    c.app_secret, mock.base_url(), c.app_key, c.union_id(), c.space_id
+                );
+                (mock.base_url(), Some(add), Box::new(mock) as Box<dyn Send>)
+            })
+        }
+        Provider::Feishu(m) => {
+            let cfg = FeishuConfig { path_prefix: m.prefix, ..FeishuConfig::default() };
+            FeishuMock::start_on(cfg, m.port).await.map(|mock| {
+                let c = mock.config();
+                let add = format!(
+                    "printf 'app_secret={}\\n' | ferry account add mock-feishu --provider feishu --endpoint {} --set app_id={} --set parent_node={}",
+                    c.app_secret, mock.base_url(), c.app_id, ferry_mock_providers::feishu::DEFAULT_FOLDER
+                );
+                (mock.base_url(), Some(add), Box::new(mock) as Box<dyn Send>)
+            })
+        }
+        Provider::Pds(m) => {
+            let cfg = PdsConfig { path_prefix: m.prefix, ..PdsConfig::default() };
+            PdsMock::start_on(cfg, m.port).await.map(|mock| {
+                let c = mock.config();
+                let add = format!(
+                    "printf 'client_secret={}\\nrefresh_token={}\\n' | ferry account add mock-pds --provider pds --endpoint {} --set domain_id={} --set drive_id={} --set client_id={}",
+                    c.client_secret, c.refresh_token, mock.base_url(), c.domain_id, c.drive_id, c.client_id
+                );
+                (mock.base_url(), Some(add), Box::new(mock) as Box<dyn Send>)
+            })
+        }
+    };
+    let (url, add, mock) = match started {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("ferry-mock: cannot start on 127.0.0.1:{port}: {e}");
+            eprintln!("ferry-mock: cannot start on 127.0.0.1: {e}");
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on {}", mock.base_url());
-    // Callers parse this line from a pipe: make sure it is not stuck in a buffer.
+    println!("listening on {url}");
+    if let Some(add) = add {
+        println!("account: {add}");
+    }
+    // Callers parse these lines from a pipe: make sure they are not stuck in a buffer.
     let _ = std::io::stdout().flush();
     wait_for_stop_signal().await;
-    // Dropping the mock also removes its temp data dir (a benchmark may leave GiBs there).
     drop(mock);
     ExitCode::SUCCESS
 }

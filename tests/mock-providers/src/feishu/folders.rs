@@ -135,9 +135,25 @@ pub(crate) async fn list(State(app): State<Arc<App>>, Query(q): Query<HashMap<St
             .map(|f| json!({ "token": f.token, "name": f.name, "type": "folder", "parent_token": folder,
                              "created_time": f.created.to_string(), "modified_time": f.created.to_string(), "owner_id": "ou_mock" }))
             .collect();
-        items.extend(app.store.files_in(&folder).into_iter().map(|(token, name)| {
-            json!({ "token": token, "name": name, "type": "file", "parent_token": folder, "owner_id": "ou_mock" })
+        items.extend(app.store.files_in(&folder).into_iter().map(|(token, name, created)| {
+            json!({ "token": token, "name": name, "type": "file", "parent_token": folder, "owner_id": "ou_mock",
+                    "created_time": created.to_string(), "modified_time": created.to_string() })
         }));
+        // order_by EditedTime | CreatedTime, direction ASC | DESC (§2.2); stable, so equal
+        // times keep creation order (newest last, or first when descending).
+        match q.get("order_by").map(String::as_str) {
+            None => {}
+            Some("EditedTime" | "CreatedTime") => {
+                let time = |v: &Value| v["created_time"].as_str().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+                items.sort_by_key(time);
+                match q.get("direction").map(String::as_str) {
+                    None | Some("ASC") => {}
+                    Some("DESC") => items.reverse(),
+                    Some(d) => return Err(BizError::params(format!("direction {d}"))),
+                }
+            }
+            Some(o) => return Err(BizError::params(format!("order_by {o}"))),
+        }
         if whole_root {
             return Ok(json!({ "files": items, "has_more": false }));
         }

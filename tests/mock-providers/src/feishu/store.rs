@@ -66,6 +66,8 @@ struct ObjectEntry {
     path: PathBuf,
     size: u64,
     via: &'static str,
+    /// Unix seconds it was stored (the listing's `created_time`).
+    created_s: u64,
     sha1: OnceLock<String>,
 }
 
@@ -247,6 +249,7 @@ impl Store {
             path,
             size,
             via,
+            created_s: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             sha1: OnceLock::new(),
         };
         self.inner.lock().objects.push(Arc::new(entry));
@@ -254,9 +257,15 @@ impl Store {
     }
 
     /// (token, name) of the files placed in the Drive folder `node`, cheaply.
-    pub(crate) fn files_in(&self, node: &str) -> Vec<(String, String)> {
+    /// (token, name, created unix seconds) of the Drive files in folder `node`, oldest first.
+    pub(crate) fn files_in(&self, node: &str) -> Vec<(String, String, u64)> {
         let inner = self.inner.lock();
-        inner.objects.iter().filter(|e| e.placement.family == "files" && e.placement.parent_node == node).map(|e| (e.token.clone(), e.placement.file_name.clone())).collect()
+        inner
+            .objects
+            .iter()
+            .filter(|e| e.placement.family == "files" && e.placement.parent_node == node)
+            .map(|e| (e.token.clone(), e.placement.file_name.clone(), e.created_s))
+            .collect()
     }
 
     /// Every stored file in creation order (hashes each once, on first call: may block).

@@ -28,11 +28,17 @@ impl Endpoint {
         Ok(Endpoint { base })
     }
 
-    /// The URL of `api_path` (`/v2/file/create`) under this endpoint, its path kept.
+    /// The URL of `api_path` (`/v2/file/create`, or with a query: `/v1/files?x=1`) under
+    /// this endpoint, its path kept.
     pub fn url(&self, api_path: &str) -> Url {
+        let (path, query) = match api_path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (api_path, None),
+        };
         let mut url = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/');
-        url.set_path(&format!("{prefix}/{}", api_path.trim_start_matches('/')));
+        url.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
+        url.set_query(query);
         url
     }
 
@@ -84,6 +90,8 @@ mod tests {
         let deep = Endpoint::parse("http://127.0.0.1:9/a/b?x=1#f").unwrap();
         assert_eq!(deep.url("/c").as_str(), "http://127.0.0.1:9/a/b/c");
         assert_eq!(deep.to_string(), "http://127.0.0.1:9/a/b");
+        assert_eq!(deep.url("/v1/files?folder_token=f&page_size=200").as_str(), "http://127.0.0.1:9/a/b/v1/files?folder_token=f&page_size=200");
+        assert_eq!(deep.signed_path("/c?x=1"), "/a/b/c", "the query is not part of the path");
     }
 
     #[test]

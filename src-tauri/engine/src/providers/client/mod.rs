@@ -1,6 +1,6 @@
 //! What every cloud provider needs, kept once (object_store's `client/` shape): endpoint URLs,
 //! the token cache, signed part targets and their PUT, the reqwest error mapping and
-//! multipart form parts. A provider's own folder holds only its calls and its error table.
+//! multipart form parts, the folder-path cache. A provider's own folder holds only its calls and its error table.
 
 pub mod endpoint;
 pub mod errors;

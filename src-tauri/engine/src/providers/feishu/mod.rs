@@ -18,6 +18,7 @@ mod api;
 mod budget;
 mod errors;
 mod folders;
+mod lost;
 mod target;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,13 +52,15 @@ const MAX_NAME_CHARS: usize = 250;
 pub struct Feishu {
     api: Api,
     destination: Destination,
+    /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
+    /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
+    checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Uploads whose file-creating call lost its answer (see `lost.rs`).
+    lost: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Folder tokens found or made for destination paths.
     folders: super::client::folders::FolderCache,
     /// Structure-changing calls one at a time, spaced for the 5 QPS (folders.md §2.5).
     structure: folders::Spacing,
-    /// Uploads whose blocks go without a checksum: Feishu refused a correct Adler-32 of one
-    /// block twice in a row (the field is optional, §4). upload id → refusals in a row.
-    checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 /// Checksum refusals of one block in a row after which blocks go without one.
@@ -66,8 +69,15 @@ const CHECKSUM_REFUSALS: u32 = 2;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum Session {
-    /// ≤ 20 MB: one part, sent as the whole `upload_all`.
-    Oneshot { target: Target, name: String, size: u64 },
+    /// ≤ 20 MB: one part, sent as the whole `upload_all`. `started_ms`: when the upload
+    /// began (unix ms; 0 in sessions saved before it was recorded).
+    Oneshot {
+        target: Target,
+        name: String,
+        size: u64,
+        #[serde(default)]
+        started_ms: i64,
+    },
     /// The server's block plan and when it was made (unix ms), for the 24-hour lifetime.
     Multipart { family: Family, upload_id: String, block_size: u64, block_num: u64, size: u64, prepared_at_ms: i64 },
 }
@@ -153,7 +163,7 @@ impl Feishu {
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
         let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination, checksum_refusals: Default::default(), folders: Default::default(), structure: Default::default() })
+        Ok(Feishu { api, destination, checksum_refusals: Default::default(), lost: Default::default(), folders: Default::default(), structure: Default::default() })
     }
 
     async fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {
@@ -226,7 +236,7 @@ impl Provider for Feishu {
     async fn init(&self, job: &JobSpec<'_>) -> ProviderResult<Init> {
         let target = self.target(job).await?;
         let (session, part_size) = if job.size <= ONESHOT_MAX {
-            (Session::Oneshot { target, name: job.name.to_owned(), size: job.size }, job.size.max(1))
+            (Session::Oneshot { target, name: job.name.to_owned(), size: job.size, started_ms: now_ms() }, job.size.max(1))
         } else {
             let s = self.prepare(job, &target).await?;
             let Session::Multipart { block_size, .. } = &s else { unreachable!("prepare makes a multipart session") };
@@ -239,7 +249,7 @@ impl Provider for Feishu {
     async fn upload_part(&self, session: &Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
         let len = body.len();
         match self::session(session)? {
-            Session::Oneshot { target, name, size } => {
+            Session::Oneshot { target, name, size, started_ms } => {
                 if part.count != 1 || len != size {
                     return Err(ProviderError::restart(format!(
                         "a one-shot upload is one part of {size} bytes, not part {}/{}: starting over",
@@ -247,6 +257,11 @@ impl Provider for Feishu {
                     )));
                 }
                 let what = format!("{}/upload_all", family_name(target.family));
+                let key = format!("upload_all {} {name} {started_ms}", target.parent_node);
+                if let Some(file_token) = self.made_before(&key, &target, &name, started_ms).await? {
+                    self.clear_lost(&key);
+                    return Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "file_token": file_token }) });
+                }
                 let mut form = Form::new()
                     .text("file_name", name.clone())
                     .text("parent_type", target.parent_type.clone())
@@ -258,8 +273,13 @@ impl Provider for Feishu {
                 }
                 let form = form.part("file", file_part(body, name));
                 let path = target.family.path("upload_all");
-                let data =
-                    self.api.call(Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form), bytes: len, counted: true };
+                let data = self.api.call(call).await.inspect_err(|e| {
+                    if lost::answer_lost(e) {
+                        self.mark_lost(&key);
+                    }
+                })?;
+                self.clear_lost(&key);
                 let file_token = text(&data, "file_token", &what)?;
                 Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "file_token": file_token }) })
             }
@@ -312,9 +332,20 @@ impl Provider for Feishu {
                     return Err(ProviderError::restart(format!("{} of {block_num} blocks are acknowledged: starting over", parts.len())));
                 }
                 let what = format!("{}/upload_finish", family_name(family));
+                let target = self.target(job).await?;
+                if let Some(file_token) = self.made_before(&upload_id, &target, job.name, prepared_at_ms).await? {
+                    self.clear_lost(&upload_id);
+                    return Ok(Committed { id: Some(file_token), name: Some(job.name.to_owned()), url: None, rapid: false });
+                }
                 let body = serde_json::json!({ "upload_id": upload_id, "block_num": block_num });
                 let path = family.path("upload_finish");
-                let data = self.api.call(Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true }).await?;
+                let call = Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true };
+                let data = self.api.call(call).await.inspect_err(|e| {
+                    if lost::answer_lost(e) {
+                        self.mark_lost(&upload_id);
+                    }
+                })?;
+                self.clear_lost(&upload_id);
                 text(&data, "file_token", &what)?
             }
         };

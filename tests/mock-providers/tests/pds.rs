@@ -662,4 +662,20 @@ async fn folders_follow_folders_md_section_3() {
     assert_eq!(s, 400, "limit is 1..100");
     let (s, _) = c.call("/v2/file/list", json!({ "drive_id": drive, "parent_file_id": "nope" })).await;
     assert_eq!(s, 404);
+
+/// Behind a gateway: every route answers only under the mount prefix, and the part URLs it
+/// signs point under it too.
+#[tokio::test]
+async fn a_mounted_mock_answers_only_under_its_prefix() {
+    let mock = PdsMock::start(PdsConfig { path_prefix: "/gw/pds/".into(), ..PdsConfig::default() }).await;
+    let base = mock.base_url();
+    assert!(base.ends_with("/gw/pds"), "{base}");
+    let root = base.trim_end_matches("/gw/pds").to_owned();
+    let http = reqwest::Client::new();
+    let form = "grant_type=refresh_token";
+    let post = |url: String| http.post(url).header("content-type", "application/x-www-form-urlencoded").body(form).send();
+    assert_eq!(post(format!("{root}{TOKEN_PATH}")).await.unwrap().status(), 404, "outside the prefix");
+    assert_eq!(post(format!("{root}/gw/pdsx{TOKEN_PATH}")).await.unwrap().status(), 404, "a longer first segment is not the prefix");
+    let inside = post(format!("{base}{TOKEN_PATH}")).await.unwrap();
+    assert_ne!(inside.status(), 404, "under the prefix the token endpoint answers (here: refusing the grant)");
 }

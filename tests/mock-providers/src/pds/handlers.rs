@@ -892,6 +892,8 @@ pub(crate) async fn list_uploaded_parts(
         let marker = match f.0.get("part_number_marker") {
             None | Some(Value::Null) => 0,
             Some(Value::Number(n)) => n.as_u64().ok_or_else(bad_marker)?,
+            // A third-party client notes that an empty marker is refused (§6).
+            Some(Value::String(s)) if s.is_empty() => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must not be empty")),
             Some(Value::String(s)) => s.parse::<u64>().ok().or_else(|| opaque_marker_number(s)).ok_or_else(bad_marker)?,
             Some(_) => return Err(ApiError::invalid("InvalidRequestJSONFormat", "part_number_marker must be a number or a string")),
         };

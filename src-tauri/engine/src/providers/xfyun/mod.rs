@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use reqwest::multipart::{Form, Part};
 use serde::{Deserialize, Serialize};
 
+use super::client::errors::secret_header;
 use super::client::form::file_part;
 use super::client::Endpoint;
 use super::{http, Committed, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
@@ -108,7 +109,7 @@ impl Xfyun {
             .post(url)
             .header("date", &date)
             .header("digest", sign::EMPTY_DIGEST)
-            .header("authorization", sign::authorization(self.api_key.expose(), &signature))
+            .header("authorization", secret_header(&sign::authorization(self.api_key.expose(), &signature))?)
             .header("accept", "application/json")
             .timeout(http::timeout_for(bytes));
         let req = match body {

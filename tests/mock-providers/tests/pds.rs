@@ -662,6 +662,7 @@ async fn folders_follow_folders_md_section_3() {
     assert_eq!(s, 400, "limit is 1..100");
     let (s, _) = c.call("/v2/file/list", json!({ "drive_id": drive, "parent_file_id": "nope" })).await;
     assert_eq!(s, 404);
+}
 
 /// Behind a gateway: every route answers only under the mount prefix, and the part URLs it
 /// signs point under it too.

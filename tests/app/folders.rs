@@ -123,17 +123,19 @@ fn add_pds(s: &Sandbox, name: &str, m: &PdsMock) {
     );
 }
 
+// Each mock sits below a gateway-style path prefix: the folder calls (GETs with a query
+// included) must keep the endpoint's path like every other call.
 fn dingtalk() -> On<DingtalkMock> {
-    start(|| Box::pin(DingtalkMock::start(DingtalkConfig::default())))
+    start(|| Box::pin(DingtalkMock::start(DingtalkConfig { path_prefix: "/gw/dingtalk".into(), ..DingtalkConfig::default() })))
 }
 
 fn feishu() -> On<FeishuMock> {
-    start(|| Box::pin(FeishuMock::start(FeishuConfig::default())))
+    start(|| Box::pin(FeishuMock::start(FeishuConfig { path_prefix: "/gw/feishu".into(), ..FeishuConfig::default() })))
 }
 
 fn pds() -> On<PdsMock> {
     // One refresh-token family per mock; tests share one keyring.
-    start(|| Box::pin(PdsMock::start(PdsConfig { refresh_token: unique("rt"), ..PdsConfig::default() })))
+    start(|| Box::pin(PdsMock::start(PdsConfig { refresh_token: unique("rt"), path_prefix: "/gw/pds".into(), ..PdsConfig::default() })))
 }
 
 // ---- remote trees ----------------------------------------------------------------------
@@ -387,4 +389,21 @@ fn the_browse_calls_work_on_every_provider_with_folders() {
     assert_eq!(pds_tree(&p.mock).0.get("picked/inner/one.bin"), Some(&sha));
     let sha = browse(&s, "disk");
     assert_eq!(local_tree(&root).get("picked/inner/one.bin"), Some(&sha));
+}
+
+#[test]
+fn a_recursive_watched_folder_keeps_its_structure_on_dingtalk() {
+    let s = Sandbox::new();
+    let dt = dingtalk();
+    add_dingtalk(&s, "dt", &dt.mock);
+    let src = s.dir.path().join("src");
+    let local = album(&src);
+    s.run(&["watch", "add", src.join("album").to_str().unwrap(), "--account", "dt", "--to", "inbox", "--quiet-secs", "1"], "").ok();
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let want: BTreeMap<String, String> = local.into_iter().map(|(k, v)| (k.replacen("album/", "inbox/", 1), v)).collect();
+    let (remote, folders) = dingtalk_tree(&dt.mock);
+    assert_eq!(remote, want, "the watched tree below the destination, byte-exact");
+    assert_same_names(&folders);
+    assert_eq!(dt.mock.folder_calls(), ALBUM_FOLDERS as u64, "inbox, inbox/2024, inbox/2024/q4, inbox/2025: one AddFolder each");
 }

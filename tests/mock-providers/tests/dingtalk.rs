@@ -563,3 +563,64 @@ async fn faults_render_dingtalk_codes_the_ban_page_and_lost_answers() {
     assert_eq!(mock.files().len(), 1, "but the commit was applied");
     assert_eq!(mock.stats().answers_lost, 1);
 }
+
+#[tokio::test]
+async fn folders_follow_folders_md_section_1() {
+    let (mock, c) = started(DingtalkConfig::default()).await;
+    let space = c.cfg.space_id.clone();
+    let add = |parent: &str, name: &str, strategy: Option<&str>| {
+        let mut body = json!({ "name": name });
+        if let Some(s) = strategy {
+            body["option"] = json!({ "conflictStrategy": s });
+        }
+        (format!("/v1.0/storage/spaces/{space}/dentries/{parent}/folders"), body)
+    };
+    let (p, b) = add("0", "reports", Some("RETURN_DENTRY_IF_EXISTS"));
+    let first = c.call(&p, b.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["dentry"]["type"], "FOLDER");
+    let id = first.body["dentry"]["id"].as_str().unwrap().to_owned();
+    let again = c.call(&p, b).await;
+    assert_eq!(again.body["dentry"]["id"].as_str(), Some(id.as_str()), "RETURN_DENTRY_IF_EXISTS answers the same folder");
+    let (p, b) = add("0", "reports", None);
+    let renamed = c.call(&p, b).await;
+    assert_eq!(renamed.body["dentry"]["name"], "reports(1)", "the default AUTO_RENAME makes a sibling");
+    let (p, b) = add("0", "reports", Some("RETURN_ERROR_IF_EXISTS"));
+    assert_eq!(c.call(&p, b).await.code(), dingtalk::FILE_EXISTS);
+    let (p, b) = add("999", "x", Some("RETURN_DENTRY_IF_EXISTS"));
+    assert_eq!(c.call(&p, b).await.code(), dingtalk::PARAM_ERROR, "an unknown parent is refused");
+    let (p, b) = add("0", "bad|name", Some("RETURN_DENTRY_IF_EXISTS"));
+    assert_eq!(c.call(&p, b).await.code(), dingtalk::PARAM_ERROR);
+    for n in ["c", "a", "b"] {
+        let (p, b) = add(&id, n, Some("RETURN_DENTRY_IF_EXISTS"));
+        assert_eq!(c.call(&p, b).await.status, StatusCode::OK);
+    }
+    assert_eq!(mock.folders().len(), 5);
+
+    // ListDentries: GET, at most 50 a page, an opaque nextToken echoed back.
+    let list = |query: String| {
+        let (http, base, token, union) = (c.http.clone(), c.base.clone(), c.token.clone(), c.cfg.union_id().to_owned());
+        let space = space.clone();
+        async move {
+            let resp = http
+                .get(format!("{base}/v1.0/storage/spaces/{space}/dentries?unionId={union}&{query}"))
+                .header("x-acs-dingtalk-access-token", token)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, _) = list(format!("parentId={id}&maxResults=51")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "maxResults is at most 50");
+    let (s, page) = list(format!("parentId={id}&maxResults=2&orderBy=NAME&order=ASC")).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let names = |p: &Value| p["dentries"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&page), ["a", "b"]);
+    let token = page["nextToken"].as_str().unwrap().to_owned();
+    let (_, rest) = list(format!("parentId={id}&maxResults=2&orderBy=NAME&order=ASC&nextToken={token}")).await;
+    assert_eq!(names(&rest), ["c"]);
+    assert!(rest.get("nextToken").is_none(), "the last page has no token");
+    let (s, _) = list(format!("parentId={id}&nextToken=made-up")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

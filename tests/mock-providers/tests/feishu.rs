@@ -754,3 +754,54 @@ async fn folder_meta_answers_for_known_folders() {
     );
     assert_eq!(get("fldNOPE").await.code(), feishu::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn folders_follow_folders_md_section_2() {
+    // The rate limit has its own test; here only the no-overlap rule of structure calls.
+    let mock = FeishuMock::start(unthrottled()).await;
+    let c = Client::new(&mock).await;
+    let create = |name: &str, parent: &str| c.json(feishu::CREATE_FOLDER, json!({ "name": name, "folder_token": parent }));
+    let a = create("reports", DEFAULT_FOLDER).await;
+    assert_eq!(a.code(), 0, "{}", a.body);
+    let reports = a.body["data"]["token"].as_str().unwrap().to_owned();
+    assert!(a.body["data"]["url"].as_str().is_some());
+    // Nothing on the server stops a second folder of the same name (§2.7).
+    let twin = create("reports", DEFAULT_FOLDER).await;
+    assert_eq!(twin.code(), 0);
+    assert_ne!(twin.body["data"]["token"], a.body["data"]["token"]);
+    assert_eq!(create("x", "fldNoSuchFolder123").await.code(), feishu::PARENT_NOT_EXIST);
+    // Structure calls may not overlap: a second one while one is in progress is refused (a
+    // mock whose create is held long enough that the second of two sent together overlaps it).
+    {
+        let held = FeishuMock::start(FeishuConfig { folder_call_hold: Duration::from_secs(2), ..unthrottled() }).await;
+        let h = Client::new(&held).await;
+        let make = |name: &str| h.json(feishu::CREATE_FOLDER, json!({ "name": name, "folder_token": DEFAULT_FOLDER }));
+        let (one, two) = tokio::join!(make("a"), make("b"));
+        let codes = [one.code(), two.code()];
+        assert!(codes.contains(&0) && codes.contains(&feishu::CAN_RETRY), "{codes:?}");
+        assert_eq!(held.concurrent_folder_calls(), 1);
+        assert_eq!(held.folders_created(), 1);
+    }
+    for n in ["a", "b"] {
+        assert_eq!(create(n, &reports).await.code(), 0);
+    }
+
+    for n in ["c", "d", "e"] {
+        assert_eq!(create(n, &reports).await.code(), 0);
+    }
+    let get = |q: String| answer(c.http.get(format!("{}{}?{q}", c.base, feishu::LIST_FILES)).bearer_auth(&c.token));
+    let first = get(format!("folder_token={reports}&page_size=3")).await;
+    assert_eq!(first.code(), 0, "{}", first.body);
+    assert_eq!(first.body["data"]["files"].as_array().unwrap().len(), 3);
+    assert_eq!(first.body["data"]["has_more"], true);
+    let token = first.body["data"]["next_page_token"].as_str().unwrap().to_owned();
+    let rest = get(format!("folder_token={reports}&page_size=3&page_token={token}")).await;
+    assert_eq!(rest.body["data"]["files"].as_array().unwrap().len(), 2, "a, b, c, d, e");
+    assert_eq!(rest.body["data"]["has_more"], false);
+    assert!(rest.body["data"]["files"][0].get("size").is_none(), "the listing has no size");
+    assert_eq!(get(format!("folder_token={reports}&page_size=201")).await.code(), 1064001);
+    // No folder_token: the root, whole and unpaged.
+    let root = get("page_size=1".into()).await;
+    assert_eq!(root.body["data"]["has_more"], false);
+    assert_eq!(root.body["data"]["files"].as_array().unwrap().len(), 2, "reports twice");
+}

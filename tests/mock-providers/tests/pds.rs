@@ -624,6 +624,46 @@ async fn names_quota_and_injected_faults() {
     let _ = Duration::ZERO;
 }
 
+#[tokio::test]
+async fn folders_follow_folders_md_section_3() {
+    let mock = PdsMock::start(PdsConfig::default()).await;
+    let c = Client::new(&mock).await;
+    let drive = mock.config().drive_id.clone();
+    let folder = |name: &str, parent: &str| json!({ "drive_id": drive, "parent_file_id": parent, "name": name, "type": "folder", "check_name_mode": "refuse" });
+    let (s, made) = c.call(CREATE_PATH, folder("reports", "root")).await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["file_id"].as_str().unwrap().to_owned();
+    let (_, again) = c.call(CREATE_PATH, folder("reports", "root")).await;
+    assert_eq!(again["exist"], true, "refuse answers the folder already there");
+    assert_eq!(again["file_id"].as_str(), Some(id.as_str()));
+    for n in ["c", "a", "b"] {
+        assert_eq!(c.call(CREATE_PATH, folder(n, &id)).await.0, 201);
+    }
+    assert_eq!(mock.stats().folders_made, 4);
+    assert_eq!(mock.stats().folder_creates, 5);
+
+    let list = |marker: Option<&str>| {
+        let mut body = json!({ "drive_id": drive, "parent_file_id": id, "limit": 2, "order_by": "name", "type": "folder" });
+        if let Some(m) = marker {
+            body["marker"] = m.into();
+        }
+        c.call("/v2/file/list", body)
+    };
+    let (s, first) = list(None).await;
+    assert_eq!(s, 200, "{first}");
+    let names = |v: &Value| v["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&first), ["a", "b"]);
+    let marker = first["next_marker"].as_str().unwrap().to_owned();
+    assert!(!marker.is_empty() && marker.parse::<u64>().is_err(), "an opaque marker: {marker}");
+    let (_, rest) = list(Some(&marker)).await;
+    assert_eq!(names(&rest), ["c"]);
+    assert_eq!(rest["next_marker"], "", "empty = no more pages");
+    let (s, _) = c.call("/v2/file/list", json!({ "drive_id": drive, "parent_file_id": id, "limit": 101 })).await;
+    assert_eq!(s, 400, "limit is 1..100");
+    let (s, _) = c.call("/v2/file/list", json!({ "drive_id": drive, "parent_file_id": "nope" })).await;
+    assert_eq!(s, 404);
+}
+
 /// Behind a gateway: every route answers only under the mount prefix, and the part URLs it
 /// signs point under it too.
 #[tokio::test]

@@ -9,6 +9,8 @@ vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   addAccount: vi.fn(),
   updateAccount: vi.fn(),
+  folderRoots: vi.fn(),
+  listFolder: vi.fn(),
 }));
 
 const addAccount = vi.mocked(api.addAccount);
@@ -98,6 +100,31 @@ describe('AccountForm fields', () => {
     expect(key).toHaveAccessibleDescription(/Leave empty to keep the stored value/);
     expect(byTestId('field-provider')).toBeDisabled();
     expect(byTestId('account-submit')).toHaveTextContent('Save changes');
+  });
+
+  it('picks a saved account’s base folder with Browse…, from the top of its space, by name', async () => {
+    vi.mocked(api.folderRoots).mockResolvedValue({ base: '0', top: '0' });
+    vi.mocked(api.listFolder).mockImplementation(async (_a, id) =>
+      id === '0'
+        ? { entries: [{ name: 'Team uploads', kind: 'folder', id: '5507', size: null, modified: null }], next: null }
+        : { entries: [], next: null },
+    );
+    setup(DINGTALK_ACCOUNT);
+    expect(byTestId('setting-parent_id').value).toBe('0');
+    await fireEvent.click(byTestId('browse-parent_id'));
+    await fireEvent.click(await screen.findByText('Team uploads'));
+    await waitFor(() => expect(screen.getByTestId('browse-chosen')).toHaveTextContent('Team uploads'));
+    await fireEvent.click(screen.getByTestId('browse-pick'));
+    expect(byTestId('setting-parent_id').value).toBe('5507');
+    expect(api.folderRoots).toHaveBeenCalledWith('team');
+  });
+
+  it('offers Browse… for a base folder only once the account is saved', async () => {
+    setup();
+    await choose('dingtalk');
+    expect(byTestId('browse-parent_id')).toBeDisabled();
+    expect(byTestId('setting-parent_id')).toHaveAccessibleDescription(/Save the account first/);
+    expect(screen.queryByTestId('browse-app_key')).toBeNull();
   });
 
   it('is translated', async () => {

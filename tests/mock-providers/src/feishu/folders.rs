@@ -104,7 +104,7 @@ pub(crate) async fn create_folder(State(app): State<Arc<App>>, req: Request) -> 
             Ok(json!({ "token": token, "url": format!("https://mock.feishu.cn/drive/folder/{token}") }))
         })();
         // Hold the call a moment so a concurrent second one is seen as such.
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(app.cfg.folder_call_hold).await;
         *app.folders.busy.lock() = false;
         made
     }

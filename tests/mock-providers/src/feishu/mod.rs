@@ -100,6 +100,8 @@ pub struct FeishuConfig {
     pub quota_bytes: Option<u64>,
     /// Answer business errors with the notes' HTTP status instead of HTTP 200.
     pub documented_http_status: bool,
+    /// How long a create_folder call stays in progress (a second one meanwhile is refused).
+    pub folder_call_hold: Duration,
     /// Where blocks and files are kept; `None` = a temp dir removed with the mock.
     pub data_dir: Option<PathBuf>,
     /// Serve every route under this path (`/some/prefix`), as behind a gateway; "" = the root.
@@ -123,6 +125,7 @@ impl Default for FeishuConfig {
             upload_ttl: Duration::from_secs(24 * 3600),
             quota_bytes: None,
             documented_http_status: false,
+            folder_call_hold: Duration::from_millis(20),
             data_dir: None,
             path_prefix: String::new(),
             refuse_block_checksums: false,

@@ -166,7 +166,12 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<Answer, Refused> {
         let what = what.to_owned();
+        // A GET carries its query in `path`: the endpoint keeps only the path part.
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let mut url = self.endpoint.url(path);
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
         if call == Call::Storage {
             url.query_pairs_mut().append_pair("unionId", &self.union_id);
         }

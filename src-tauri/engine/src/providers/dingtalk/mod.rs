@@ -55,7 +55,13 @@ pub struct Dingtalk {
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum Session {
     /// The whole file in one PUT; the uploadKey comes with the URL and goes in the receipt.
-    Oneshot { name: String, size: u64 },
+    Oneshot {
+        name: String,
+        size: u64,
+        /// The folder it goes to (for the pre-check); absent in sessions from before folders.
+        #[serde(default)]
+        parent: Option<String>,
+    },
     Multipart {
         upload_key: String,
         /// When the upload began, by DingTalk's clock (Unix seconds).
@@ -171,8 +177,9 @@ impl Dingtalk {
         &self,
         name: &str,
         size: u64,
+        parent: Option<&str>,
     ) -> ProviderResult<(String, Target, Option<i64>)> {
-        let parent = self.parent_id.clone();
+        let parent = parent.unwrap_or(&self.parent_id).to_owned();
         let body = json!({
             "protocol": "HEADER_SIGNATURE",
             "multipart": false,
@@ -199,18 +206,19 @@ impl Dingtalk {
         &self,
         name: &str,
         size: u64,
+        parent: Option<&str>,
         part: PartSpec,
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         let what = format!("uploading \"{name}\"");
         let judge = |status: u16, text: &str, _: Option<std::time::Duration>| signed::refusal(&what, status, text);
-        let (mut key, mut target, mut since) = self.file_upload_info(name, size).await?;
+        let (mut key, mut target, mut since) = self.file_upload_info(name, size, parent).await?;
         let etag = match shared::put(&self.http, &target, &body, &what, judge).await {
             Ok(etag) => etag,
             Err(PutError::Expired(e)) => {
                 // Expired or refused signature: a fresh URL now, not a failed attempt.
                 tracing::info!("{}; asking for a new upload URL", e.message);
-                (key, target, since) = self.file_upload_info(name, size).await?;
+                (key, target, since) = self.file_upload_info(name, size, parent).await?;
                 shared::put(&self.http, &target, &body, &what, judge).await.map_err(|e| e.into_error(&what))?
             }
             Err(e) => return Err(e.into_error(&what)),
@@ -288,6 +296,7 @@ impl Provider for Dingtalk {
             let session = Session::Oneshot {
                 name,
                 size: job.size,
+                parent: Some(parent),
             };
             return Ok(Init::Upload {
                 session: serde_json::to_value(session).expect("serialises"),
@@ -316,7 +325,7 @@ impl Provider for Dingtalk {
         body: PartBody,
     ) -> ProviderResult<PartReceipt> {
         match Self::session(session)? {
-            Session::Oneshot { name, size } => self.upload_whole(&name, size, part, body).await,
+            Session::Oneshot { name, size, parent } => self.upload_whole(&name, size, parent.as_deref(), part, body).await,
             Session::Multipart { upload_key, .. } => {
                 self.upload_one_part(&upload_key, part, body).await
             }

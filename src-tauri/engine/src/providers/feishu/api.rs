@@ -83,7 +83,13 @@ impl Api {
     }
 
     fn url(&self, path: &str) -> ProviderResult<url::Url> {
-        Ok(self.endpoint.url(path))
+        // A GET carries its query in `path`: the endpoint keeps only the path part.
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut url = self.endpoint.url(path);
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
+        Ok(url)
     }
 
     /// The cached token, fetched (or renewed) when needed.

@@ -7,7 +7,8 @@
 //! records its mode, so a resumed upload continues as it was created; PDS can list the
 //! parts it holds, so resume reconciles the ledger with `list_uploaded_parts`.
 //!
-//! `api.rs` the calls and their answers, `create.rs` starting an upload, `parts.rs` the
+//! `api.rs` the calls and their answers, `create.rs` starting an upload, `folders.rs` the
+//! folder calls, `parts.rs` the
 //! parts, `session.rs` what is persisted, `token.rs` the rotating refresh token, `urls.rs`
 //! the part URLs, `errors.rs` the code table, `hash.rs` the hashes.
 

@@ -5,7 +5,7 @@
 use tauri_specta::{collect_commands, collect_events, Builder};
 
 use super::commands::*;
-use super::events::{EngineStatus, QueueChanged, QueueProgress, WatchesChanged};
+use super::events::{EngineStatus, FilesOpened, QueueChanged, QueueProgress, QuitRequested, WatchesChanged};
 
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -31,8 +31,15 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             add_watch,
             remove_watch,
             set_watch_enabled,
+            set_ui_language,
+            take_opened_files,
+            get_autostart,
+            set_autostart,
+            quit_app,
+            tray_action,
+            tray_menu,
         ])
-        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged])
+        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged, FilesOpened, QuitRequested])
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ pub async fn enqueue(app: Shell<'_>, handle: AppHandle, paths: Vec<String>, acco
         ferry_engine::enqueue::enqueue_paths(f, &account, &paths, &dest)
     })
     .await?;
-    app.engine.wake();
+    app.engine().wake();
     let _ = QueueChanged.emit(&handle);
     Ok(report)
 }
@@ -161,14 +161,14 @@ pub async fn control_jobs(app: Shell<'_>, handle: AppHandle, control: JobControl
                 // A paused or cancelled job's worker stops now, not at the next poll. A resumed
                 // job has none: interrupting would stop the worker that just took it.
                 if !matches!(control, JobControl::Resume) {
-                    app.engine.interrupt(id);
+                    app.engine().interrupt(id);
                 }
                 report.applied.push(id);
             }
             Err(e) => report.refused.push(e),
         }
     }
-    app.engine.wake();
+    app.engine().wake();
     let _ = QueueChanged.emit(&handle);
     Ok(report)
 }
@@ -197,8 +197,8 @@ pub async fn set_settings(app: Shell<'_>, settings: EngineSettings) -> Result<En
         EngineSettings::load(&f.queue)
     })
     .await?;
-    app.engine.reload_settings().map_err(UiError::from)?;
-    app.engine.wake();
+    app.engine().reload_settings().map_err(UiError::from)?;
+    app.engine().wake();
     Ok(saved)
 }
 
@@ -238,4 +238,59 @@ pub async fn set_watch_enabled(app: Shell<'_>, id: i64, enabled: bool) -> Result
         f.watches.get(id)
     })
     .await
+}
+
+/// The page's language, so the tray and notifications speak it too (on start and on change).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_ui_language(app: Shell<'_>, handle: AppHandle, lang: super::Lang) -> Result<(), UiError> {
+    *app.lang.lock().unwrap_or_else(|p| p.into_inner()) = lang;
+    super::tray::refresh(&handle).await;
+    Ok(())
+}
+
+/// Paths given to `ferry FILE...` (this launch or a later one) not yet queued; each once.
+#[tauri::command]
+#[specta::specta]
+pub fn take_opened_files(app: Shell<'_>) -> Vec<String> {
+    super::launch::take(&app)
+}
+
+/// Start at login, as the autostart entry says now.
+#[tauri::command]
+#[specta::specta]
+pub fn get_autostart() -> crate::autostart::Autostart {
+    crate::autostart::read()
+}
+
+/// Writes or removes the autostart entry; returns what it says afterwards.
+#[tauri::command]
+#[specta::specta]
+pub fn set_autostart(app: Shell<'_>, want: crate::autostart::Autostart) -> Result<crate::autostart::Autostart, UiError> {
+    crate::autostart::write(want, app.ferry.data_dir())
+        .map_err(|e| UiError::from(Error::io("cannot change the autostart entry".to_owned(), e)))?;
+    Ok(crate::autostart::read())
+}
+
+/// Quits Ferry (the user confirmed; running uploads resume at the next start).
+#[tauri::command]
+#[specta::specta]
+pub fn quit_app(handle: AppHandle) {
+    handle.exit(0);
+}
+
+/// Does what the tray menu item does (the same code as a click), for keyboard users of the
+/// window and for the E2E tests, which cannot click a tray under Xvfb.
+#[tauri::command]
+#[specta::specta]
+pub fn tray_action(handle: AppHandle, action: super::tray::TrayAction) {
+    super::tray::act(&handle, action);
+}
+
+/// The tray menu as it reads now (status line, tooltip, icon, items).
+#[tauri::command]
+#[specta::specta]
+pub async fn tray_menu(app: Shell<'_>, handle: AppHandle) -> Result<super::tray::TrayMenu, UiError> {
+    super::tray::refresh(&handle).await;
+    Ok(app.tray.get().map(|t| t.menu()).unwrap_or_default())
 }

@@ -1,5 +1,9 @@
 //! Engine progress as typed events for the window.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use ferry_engine::queue::JobState;
 use ferry_engine::transfer::{JobProgress, ProgressSink};
 use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
@@ -26,11 +30,46 @@ pub struct EngineStatus {
     pub message: Option<String>,
 }
 
+/// A launch gave files to queue: take them with `take_opened_files`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct FilesOpened;
+
+/// Quit was asked while uploads run: the window asks the user, then calls `quit_app`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct QuitRequested {
+    pub running: u32,
+}
+
+/// Each running job's latest smoothed rate, for the tray's status line.
+#[derive(Default)]
+pub struct Rates(Mutex<HashMap<i64, f64>>);
+
+impl Rates {
+    fn note(&self, updates: &[JobProgress]) {
+        let mut rates = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for u in updates {
+            if matches!(u.state, JobState::Uploading | JobState::Hashing | JobState::Committing) {
+                rates.insert(u.job, u.rate);
+            } else {
+                rates.remove(&u.job);
+            }
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+}
+
 /// Adapts the engine's progress sink to window events.
-pub struct EventSink(pub AppHandle);
+pub struct EventSink {
+    pub app: AppHandle,
+    pub rates: std::sync::Arc<Rates>,
+}
 
 impl ProgressSink for EventSink {
     fn emit(&self, updates: Vec<JobProgress>) {
-        let _ = QueueProgress(updates).emit(&self.0);
+        self.rates.note(&updates);
+        let _ = QueueProgress(updates).emit(&self.app);
     }
 }

@@ -212,6 +212,64 @@ async setWatchEnabled(id: number, enabled: boolean) : Promise<Result<Watch, UiEr
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The page's language, so the tray and notifications speak it too (on start and on change).
+ */
+async setUiLanguage(lang: Lang) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_ui_language", { lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Paths given to `ferry FILE...` (this launch or a later one) not yet queued; each once.
+ */
+async takeOpenedFiles() : Promise<string[]> {
+    return await TAURI_INVOKE("take_opened_files");
+},
+/**
+ * Start at login, as the autostart entry says now.
+ */
+async getAutostart() : Promise<Autostart> {
+    return await TAURI_INVOKE("get_autostart");
+},
+/**
+ * Writes or removes the autostart entry; returns what it says afterwards.
+ */
+async setAutostart(want: Autostart) : Promise<Result<Autostart, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_autostart", { want }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Quits Ferry (the user confirmed; running uploads resume at the next start).
+ */
+async quitApp() : Promise<void> {
+    await TAURI_INVOKE("quit_app");
+},
+/**
+ * Does what the tray menu item does (the same code as a click), for keyboard users of the
+ * window and for the E2E tests, which cannot click a tray under Xvfb.
+ */
+async trayAction(action: TrayAction) : Promise<void> {
+    await TAURI_INVOKE("tray_action", { action });
+},
+/**
+ * The tray menu as it reads now (status line, tooltip, icon, items).
+ */
+async trayMenu() : Promise<Result<TrayMenu, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("tray_menu") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -220,13 +278,17 @@ async setWatchEnabled(id: number, enabled: boolean) : Promise<Result<Watch, UiEr
 
 export const events = __makeEvents__<{
 engineStatus: EngineStatus,
+filesOpened: FilesOpened,
 queueChanged: QueueChanged,
 queueProgress: QueueProgress,
+quitRequested: QuitRequested,
 watchesChanged: WatchesChanged
 }>({
 engineStatus: "engine-status",
+filesOpened: "files-opened",
 queueChanged: "queue-changed",
 queueProgress: "queue-progress",
+quitRequested: "quit-requested",
 watchesChanged: "watches-changed"
 })
 
@@ -265,6 +327,18 @@ export type AfterUpload = { kind: "keep" } |
  * Into this folder, keeping the path relative to the watched folder.
  */
 { kind: "move"; dir: string }
+/**
+ * What the Settings page and `ferry config` show and change.
+ */
+export type Autostart = { 
+/**
+ * Start Ferry when the user logs in.
+ */
+enabled: boolean; 
+/**
+ * Start with no window, in the tray.
+ */
+hidden: boolean }
 /**
  * Where the file ended up: the provider's file id, URL or token.
  */
@@ -331,6 +405,10 @@ export type Enqueued = { id: number; file: string; name: string; dest: string; s
  * What went wrong, in words scripts and the UI can switch on.
  */
 export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "keyring_unavailable" | "secret_missing" | "storage" | "io" | "auth" | "permission" | "quota" | "rate_limited" | "expired" | "network" | "server" | "changed" | "unsupported" | "internal"
+/**
+ * A launch gave files to queue: take them with `take_opened_files`.
+ */
+export type FilesOpened = null
 export type JobControl = "pause" | "resume" | "cancel"
 export type JobProgress = { job: number; state: JobState; size: number; 
 /**
@@ -366,6 +444,10 @@ error: string | null; result: Committed | null; sha1: string | null; bytes_sent:
  * Unix ms; a queued job waiting for a retry runs at this time.
  */
 next_run_at: number; created_at: number; finished_at: number | null }
+/**
+ * The UI language, told to Rust by the page whenever it is set.
+ */
+export type Lang = "en" | "zh"
 export type PartLive = "pending" | "in_flight" | "retrying" | "acked"
 export type PartProgress = { number: number; state: PartLive; 
 /**
@@ -418,6 +500,10 @@ reset: boolean }
  */
 export type QueueProgress = JobProgress[]
 /**
+ * Quit was asked while uploads run: the window asks the user, then calls `quit_app`.
+ */
+export type QuitRequested = { running: number }
+/**
  * A path that was not queued, and why (human words naming it).
  */
 export type Rejected = { file: string; error: string }
@@ -433,6 +519,14 @@ secret: boolean; required: boolean; default: string | null;
  * When not empty, the value must be one of these.
  */
 choices: string[] }
+/**
+ * What the tray menu offers; also what the test hook can click.
+ */
+export type TrayAction = "toggle_window" | "pause_all" | "resume_all" | "open_data_folder" | "quit"
+/**
+ * The menu as it reads now, item by item (for the test hook and the screenshots).
+ */
+export type TrayMenu = { status: string; tooltip: string; icon: string; items: string[] }
 /**
  * What the UI receives for any failed command: never a bare string.
  */

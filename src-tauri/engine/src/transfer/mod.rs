@@ -72,6 +72,24 @@ impl Shared {
     }
 }
 
+/// The one engine per data dir: an exclusive `flock` on `engine.lock`, released on drop
+/// (and by the OS when the process dies).
+pub struct EngineLock {
+    _file: File,
+}
+
+impl EngineLock {
+    /// The lock, or `None` while another process (the window or `ferry run`) holds it.
+    pub fn try_acquire(data_dir: &std::path::Path) -> Result<Option<EngineLock>> {
+        Self::try_acquire_at(&data_dir.join("engine.lock"))
+    }
+
+    fn try_acquire_at(path: &std::path::Path) -> Result<Option<EngineLock>> {
+        let file = File::create(path).map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(file.try_lock().is_ok().then_some(EngineLock { _file: file }))
+    }
+}
+
 /// What one `run` did, for `ferry run --until-idle`'s exit code.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
@@ -144,12 +162,17 @@ impl Engine {
     /// Works the queue until shut down, or with `until_idle` until nothing is queued or
     /// running. Only one engine works a data dir at a time.
     pub async fn run(self: &Arc<Self>, until_idle: bool) -> Result<RunReport> {
-        let lock = File::create(&self.lock_path).map_err(|e| Error::io(format!("cannot create {}", self.lock_path.display()), e))?;
-        if lock.try_lock().is_err() {
+        let Some(lock) = EngineLock::try_acquire_at(&self.lock_path)? else {
             return Err(Error::Unsupported(
                 "another Ferry engine (the window or `ferry run`) is already working this queue".into(),
             ));
-        }
+        };
+        self.run_locked(lock, until_idle).await
+    }
+
+    /// `run` with the engine lock already held (the window holds it to serve watched folders
+    /// only while it is the engine).
+    pub async fn run_locked(self: &Arc<Self>, lock: EngineLock, until_idle: bool) -> Result<RunReport> {
         let (jobs, parts) = self.sh.queue.recover()?;
         if jobs + parts > 0 {
             tracing::info!(jobs, parts, "recovered work left by a stopped engine");

@@ -222,7 +222,8 @@ test('start at login: the Settings switch writes and removes the autostart entry
   assert.equal(await (await find(driver, 'pref-start-hidden')).isSelected(), true, 'hidden is on by default');
   await (await find(driver, 'pref-start-hidden')).click();
   await until('the entry without --hidden', () => !readFileSync(entry, 'utf8').includes('--hidden'), 5000);
-  assert.equal(ferry(dataDir, ['config', 'get', 'start_hidden']).trim(), 'false', 'the CLI reads the same entry');
+  const cli = execFileSync(APP, ['config', 'get', 'start_hidden'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(cli.trim(), 'false', 'the CLI reads the same entry');
   await (await find(driver, 'pref-autostart')).click();
   await until('the entry removed', () => !existsSync(entry), 5000);
 });

@@ -87,6 +87,17 @@ pub enum Command {
         #[command(subcommand)]
         command: WatchCommand,
     },
+    /// Ferry's database (ferry.db in the data dir)
+    Database {
+        #[command(subcommand)]
+        command: DatabaseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DatabaseCommand {
+    /// Move a damaged ferry.db aside (renamed, kept for recovery) so Ferry starts with a fresh one; prints its new path
+    MoveAside,
 }
 
 #[derive(Subcommand)]
@@ -188,13 +199,46 @@ impl From<Error> for Failure {
     }
 }
 
+/// A path as a shell reads it back: quoted only when needed.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 fn usage(message: impl Into<String>) -> Failure {
     Failure { code: EXIT_USAGE, message: message.into() }
 }
 
 pub fn run(command: Command, data_dir: &Path) -> i32 {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let result = Ferry::open(data_dir).map_err(Failure::from).and_then(|ferry| match command {
+    if let Command::Database { command: DatabaseCommand::MoveAside } = command {
+        // Before opening: the database may be the very thing that cannot be opened.
+        return match ferry_engine::store::move_aside(data_dir) {
+            Ok(to) => {
+                println!("{}", to.display());
+                eprintln!("ferry: moved the database aside to {}; the next start begins with a fresh one", to.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("ferry: {e}");
+                EXIT_FAILED
+            }
+        };
+    }
+    let opened = Ferry::open(data_dir).map_err(|e| match e {
+        Error::DatabaseUnusable { .. } => Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{e}\nferry: to start fresh, move it aside (the old file is kept): ferry --data-dir {} database move-aside",
+                shell_quote(&data_dir.display().to_string())
+            ),
+        },
+        other => Failure::from(other),
+    });
+    let result = opened.and_then(|ferry| match command {
         Command::Account { command } => runtime.block_on(account(&ferry, command)),
         Command::Upload { paths, account, to, json } => upload(&ferry, &paths, &account, to.as_deref().unwrap_or(""), json),
         Command::Run { until_idle } => runtime.block_on(run_engine(&ferry, until_idle)),
@@ -204,6 +248,7 @@ pub fn run(command: Command, data_dir: &Path) -> i32 {
         Command::Cancel(sel) => control(&ferry, sel, Control::Cancel, &runtime),
         Command::Config { command } => config(&ferry, command, data_dir),
         Command::Watch { command } => watch(&ferry, command),
+        Command::Database { .. } => unreachable!("handled before opening the database"),
     });
     match result {
         Ok(()) => EXIT_OK,

@@ -5,7 +5,7 @@
 use tauri_specta::{collect_commands, collect_events, Builder};
 
 use super::commands::*;
-use super::events::{EngineStatus, FilesOpened, QueueChanged, QueueProgress, QuitRequested, WatchesChanged};
+use super::events::{EngineHealth, EngineStatus, FilesOpened, QueueChanged, QueueProgress, QuitRequested, WatchesChanged};
 
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -38,8 +38,11 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             quit_app,
             tray_action,
             tray_menu,
+            engine_problem,
+            startup_problem,
+            move_database_aside,
         ])
-        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged, FilesOpened, QuitRequested])
+        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged, FilesOpened, QuitRequested, EngineHealth])
 }
 
 #[cfg(test)]

@@ -294,3 +294,31 @@ pub async fn tray_menu(app: Shell<'_>, handle: AppHandle) -> Result<super::tray:
     super::tray::refresh(&handle).await;
     Ok(app.tray.get().map(|t| t.menu()).unwrap_or_default())
 }
+
+/// The engine's persistent problem now (disk full, database locked, …), for a page that
+/// starts after it was announced.
+#[tauri::command]
+#[specta::specta]
+pub fn engine_problem(app: Shell<'_>) -> Option<ferry_engine::transfer::EngineProblem> {
+    app.problem()
+}
+
+/// Why the database could not be opened at start, while that lasts.
+#[tauri::command]
+#[specta::specta]
+pub fn startup_problem() -> Option<super::DatabaseProblem> {
+    super::STARTUP_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Moves the unusable database aside (kept, renamed) and starts fresh; returns where the
+/// old file went.
+#[tauri::command]
+#[specta::specta]
+pub async fn move_database_aside(handle: AppHandle, dir: State<'_, super::DataDir>) -> Result<String, UiError> {
+    let dir = dir.0.clone();
+    tauri::async_runtime::spawn_blocking(move || super::recover_database(&handle, &dir))
+        .await
+        .unwrap_or_else(|e| Err(Error::Unsupported(format!("internal error: {e}"))))
+        .map(|p| p.display().to_string())
+        .map_err(UiError::from)
+}

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use ferry_engine::queue::JobState;
-use ferry_engine::transfer::{JobProgress, ProgressSink};
+use ferry_engine::transfer::{EngineProblem, JobProgress, ProgressSink};
 use serde::{Deserialize, Serialize};
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 use tauri_specta::Event;
 
 /// Coalesced progress (at most 10 a second): every changed job's bytes, state and parts.
@@ -29,6 +29,10 @@ pub struct EngineStatus {
     /// Why the engine is not running here (another process works this queue, an error).
     pub message: Option<String>,
 }
+
+/// The engine's persistent problem began (`Some`: disk full, database locked, …) or cleared.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct EngineHealth(pub Option<EngineProblem>);
 
 /// A launch gave files to queue: take them with `take_opened_files`.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -71,5 +75,12 @@ impl ProgressSink for EventSink {
     fn emit(&self, updates: Vec<JobProgress>) {
         self.rates.note(&updates);
         let _ = QueueProgress(updates).emit(&self.app);
+    }
+
+    fn health(&self, problem: Option<EngineProblem>) {
+        if let Some(app) = self.app.try_state::<super::App>() {
+            app.set_problem(problem.clone());
+        }
+        let _ = EngineHealth(problem).emit(&self.app);
     }
 }

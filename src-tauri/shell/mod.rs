@@ -31,8 +31,8 @@ pub struct App {
     pub rates: Arc<events::Rates>,
     pub tray: OnceLock<tray::Tray>,
     lang: Mutex<Lang>,
-    /// The engine's health problem in human words, while it lasts.
-    problem: Mutex<Option<String>>,
+    /// The engine's health problem, while it lasts.
+    problem: Mutex<Option<ferry_engine::transfer::EngineProblem>>,
     /// Paths given to a launch, until the page queues them.
     opened: Mutex<Vec<String>>,
     /// Set once the user quits: the supervisor stops restarting the engine.
@@ -49,8 +49,11 @@ impl App {
     pub fn lang(&self) -> Lang {
         *self.lang.lock().unwrap_or_else(|p| p.into_inner())
     }
-    pub fn problem(&self) -> Option<String> {
+    pub fn problem(&self) -> Option<ferry_engine::transfer::EngineProblem> {
         self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub fn set_problem(&self, problem: Option<ferry_engine::transfer::EngineProblem>) {
+        *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = problem;
     }
 }
 
@@ -66,8 +69,16 @@ fn instance_id(data_dir: &std::path::Path) -> String {
 
 /// Opens the window and runs until the user quits. Returns the exit code.
 pub fn run(data_dir: PathBuf, launch: Launch) -> i32 {
+    // A database that cannot be used still opens the window: it names the file and offers
+    // to move it aside and start fresh (`move_database_aside`). Never a silent exit.
     let ferry = match Ferry::open(&data_dir) {
-        Ok(f) => Arc::new(f),
+        Ok(f) => Some(Arc::new(f)),
+        Err(ferry_engine::Error::DatabaseUnusable { path, detail }) => {
+            eprintln!("ferry: the database {} cannot be used: {detail}", path.display());
+            *STARTUP_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(DatabaseProblem { path: path.display().to_string(), detail });
+            None
+        }
         Err(e) => {
             eprintln!("ferry: cannot open the data folder {}: {e}", data_dir.display());
             return 1;
@@ -76,6 +87,7 @@ pub fn run(data_dir: PathBuf, launch: Launch) -> i32 {
     tracing::info!(data_dir = %data_dir.display(), hidden = launch.hidden, "starting the window");
     let builder = specta_builder();
     let first_launch = launch.clone();
+    let dir = data_dir.clone();
     let result = tauri::Builder::default()
         // First: a second launch on this data dir hands its files to this one and exits
         // before it builds a window, a tray icon, an engine or a watcher.
@@ -97,35 +109,21 @@ pub fn run(data_dir: PathBuf, launch: Launch) -> i32 {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            let rates = Arc::new(events::Rates::default());
-            let sink = Arc::new(events::EventSink { app: app.handle().clone(), rates: rates.clone() });
-            app.manage(App {
-                ferry: ferry.clone(),
-                engine: Mutex::new(Engine::new(&ferry, sink.clone())?),
-                status: Mutex::new(events::EngineStatus { running: true, message: None }),
-                rates,
-                tray: OnceLock::new(),
-                lang: Mutex::new(Lang::default()),
-                problem: Mutex::new(None),
-                opened: Mutex::new(vec![]),
-                quitting: tokio_util::sync::CancellationToken::new(),
-            });
-            tauri::async_runtime::spawn(supervisor::supervise(app.handle().clone(), sink));
-            match tray::install(app.handle()) {
-                Ok(t) => {
-                    let _ = app.state::<App>().tray.set(t);
-                }
-                Err(e) => tracing::warn!("no tray icon: {e}"),
+            app.manage(DataDir(dir.clone()));
+            if let Some(ferry) = ferry.clone() {
+                start(app.handle(), ferry)?;
             }
-            tauri::async_runtime::spawn(tray::refresh_forever(app.handle().clone()));
             if let Some(w) = app.get_webview_window("main") {
-                if first_launch.hidden {
+                // A database problem needs the window, hidden or not.
+                if first_launch.hidden && ferry.is_some() {
                     let _ = w.hide();
                 } else {
                     let _ = w.show();
                 }
             }
-            launch::queue_files(app.handle().clone(), first_launch.files.clone());
+            if ferry.is_some() {
+                launch::queue_files(app.handle().clone(), first_launch.files.clone());
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -157,9 +155,63 @@ pub fn run(data_dir: PathBuf, launch: Launch) -> i32 {
     0
 }
 
+/// Everything the window runs over a usable data dir: the state commands reach, the engine
+/// supervisor, the tray.
+fn start(app: &tauri::AppHandle, ferry: Arc<Ferry>) -> tauri::Result<()> {
+    let rates = Arc::new(events::Rates::default());
+    let sink = Arc::new(events::EventSink { app: app.clone(), rates: rates.clone() });
+    let engine = Engine::new(&ferry, sink.clone()).map_err(|e| tauri::Error::Anyhow(e.into()))?;
+    app.manage(App {
+        ferry,
+        engine: Mutex::new(engine),
+        status: Mutex::new(events::EngineStatus { running: true, message: None }),
+        rates,
+        tray: OnceLock::new(),
+        lang: Mutex::new(Lang::default()),
+        problem: Mutex::new(None),
+        opened: Mutex::new(vec![]),
+        quitting: tokio_util::sync::CancellationToken::new(),
+    });
+    tauri::async_runtime::spawn(supervisor::supervise(app.clone(), sink));
+    match tray::install(app) {
+        Ok(t) => {
+            let _ = app.state::<App>().tray.set(t);
+        }
+        Err(e) => tracing::warn!("no tray icon: {e}"),
+    }
+    tauri::async_runtime::spawn(tray::refresh_forever(app.clone()));
+    Ok(())
+}
+
+/// The data dir this window serves (also before its database could be opened).
+pub struct DataDir(pub PathBuf);
+
+/// Why the data dir's database could not be opened at start (until it is moved aside).
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct DatabaseProblem {
+    pub path: String,
+    pub detail: String,
+}
+
+pub(crate) static STARTUP_PROBLEM: Mutex<Option<DatabaseProblem>> = Mutex::new(None);
+
+/// Moves the unusable database aside (the old file kept) and starts over with a fresh one,
+/// in this process. Returns where the old file went.
+pub fn recover_database(app: &tauri::AppHandle, data_dir: &std::path::Path) -> Result<PathBuf, ferry_engine::Error> {
+    let moved = ferry_engine::store::move_aside(data_dir)?;
+    tracing::warn!(moved = %moved.display(), "moved the unusable database aside; starting fresh");
+    let ferry = Arc::new(Ferry::open(data_dir)?);
+    *STARTUP_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    start(app, ferry).map_err(|e| ferry_engine::Error::Unsupported(format!("cannot start: {e}")))?;
+    Ok(moved)
+}
+
 /// The window was closed: hide it to the tray (the first time, say so once), or where the
 /// desktop shows no tray icons, quit as the tray's Quit would.
 async fn closed(app: &tauri::AppHandle) {
+    if app.try_state::<App>().is_none() {
+        return app.exit(0); // nothing runs yet (the database problem was not resolved)
+    }
     let host = tauri::async_runtime::spawn_blocking(tray::host_present).await.unwrap_or(false);
     if !host {
         return request_quit(app).await;
@@ -183,7 +235,8 @@ async fn closed(app: &tauri::AppHandle) {
 /// Quit: at once when nothing uploads, else the window asks first (`QuitRequested`) and
 /// quits through `quit_app` if the user confirms.
 pub async fn request_quit(app: &tauri::AppHandle) {
-    let ferry = app.state::<App>().ferry.clone();
+    let Some(state) = app.try_state::<App>() else { return app.exit(0) };
+    let ferry = state.ferry.clone();
     let running = tauri::async_runtime::spawn_blocking(move || ferry.queue.summary().map(|s| s.running).unwrap_or(0)).await.unwrap_or(0);
     if running == 0 {
         return app.exit(0);

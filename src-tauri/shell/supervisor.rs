@@ -40,6 +40,11 @@ pub async fn supervise(app: AppHandle, sink: Arc<dyn ProgressSink>) {
                 };
                 first = false;
                 state.set_engine(engine.clone());
+                // A problem of the engine before this one is not this one's.
+                if state.problem().is_some() {
+                    state.set_problem(None);
+                    let _ = super::events::EngineHealth(None).emit(&app);
+                }
                 set_status(&app, true, None);
                 let stop_watching = quitting.child_token();
                 let watching = tauri::async_runtime::spawn(watch_service(&app, &engine).run(stop_watching.clone()));

@@ -2,6 +2,7 @@
 //! UI's language. The page's strings live in ui/src/lib/i18n; these few are Rust's.
 
 use ferry_engine::queue::QueueSummary;
+use ferry_engine::transfer::ProblemKind;
 use serde::{Deserialize, Serialize};
 
 /// The UI language, told to Rust by the page whenever it is set.
@@ -46,6 +47,23 @@ pub fn texts(lang: Lang) -> &'static Texts {
             closed_title: "Ferry 仍在运行",
             closed_body: "上传会在后台继续。可从托盘图标打开或退出 Ferry。",
         },
+    }
+}
+
+/// The engine's problem, short enough for the tray's status line (the window has the whole
+/// sentence with the file's path).
+pub fn problem_short(lang: Lang, kind: ProblemKind) -> &'static str {
+    match (lang, kind) {
+        (Lang::En, ProblemKind::DiskFull) => "Can't write the database: disk full",
+        (Lang::En, ProblemKind::DatabaseBusy) => "Database locked by another program",
+        (Lang::En, ProblemKind::DatabaseIo) => "Can't write the database",
+        (Lang::En, ProblemKind::DatabaseCorrupt) => "The database is damaged",
+        (Lang::En, ProblemKind::Internal) => "The engine has a problem",
+        (Lang::Zh, ProblemKind::DiskFull) => "无法写入数据库：磁盘已满",
+        (Lang::Zh, ProblemKind::DatabaseBusy) => "数据库被其他程序锁定",
+        (Lang::Zh, ProblemKind::DatabaseIo) => "无法写入数据库",
+        (Lang::Zh, ProblemKind::DatabaseCorrupt) => "数据库已损坏",
+        (Lang::Zh, ProblemKind::Internal) => "上传引擎遇到问题",
     }
 }
 

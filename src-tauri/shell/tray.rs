@@ -161,9 +161,10 @@ pub async fn refresh(app: &AppHandle) {
         Err(_) => return,
     };
     let visible = app.get_webview_window("main").and_then(|w| w.is_visible().ok()).unwrap_or(false);
-    let problem = state.problem();
+    let lang = state.lang();
+    let problem = state.problem().map(|p| texts::problem_short(lang, p.kind));
     if let Some(tray) = state.tray.get() {
-        tray.show(state.lang(), &summary, state.rates.total(), visible, problem.as_deref());
+        tray.show(lang, &summary, state.rates.total(), visible, problem);
     }
 }
 

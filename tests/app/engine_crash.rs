@@ -66,3 +66,33 @@ fn kill_minus_nine_at_random_instants_resumes_without_resending_acked_parts() {
     assert!(sent <= bound, "re-sent more than the parts in flight: {sent} > {bound}");
     assert_eq!(stats.completes_ok, 1, "one commit");
 }
+
+#[test]
+fn a_damaged_database_is_named_with_the_way_out_and_moved_aside_on_request() {
+    let s = Sandbox::new();
+    s.add_local("disk", &s.dir.path().join("dest"));
+    drop(s.run(&["queue"], "").ok());
+    // Overwrite the database's first page (its header): no longer a SQLite file.
+    let db = s.data_dir().join("ferry.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..4096].fill(0x42);
+    std::fs::write(&db, &bytes).unwrap();
+
+    for args in [&["queue"][..], &["run", "--until-idle"][..], &["account", "list"][..]] {
+        let out = s.run(args, "");
+        assert_eq!(out.code(), 1, "{args:?}: {}", out.stderr());
+        let err = out.stderr();
+        assert!(err.contains(&format!("Ferry can't use its database {}", db.display())), "{args:?}: {err}");
+        assert!(err.contains("not a SQLite database"), "{err}");
+        assert!(err.contains("database move-aside"), "the way out: {err}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "nothing touched the damaged file");
+
+    let moved = s.run(&["database", "move-aside"], "").ok();
+    let kept = std::path::PathBuf::from(moved.stdout().trim());
+    assert_eq!(kept.parent().unwrap(), s.data_dir());
+    assert!(kept.file_name().unwrap().to_string_lossy().starts_with("ferry.broken-"), "{}", kept.display());
+    assert_eq!(std::fs::read(&kept).unwrap(), bytes, "the old file is kept as it was");
+    let fresh = s.run(&["account", "list"], "").ok();
+    assert_eq!(fresh.stdout(), "", "a fresh, empty database");
+}

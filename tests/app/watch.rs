@@ -92,10 +92,14 @@ fn catch_up_after_downtime_uploads_new_files_only() {
     for i in 0..5 {
         write_random(&src.join(format!("old-{i}.jpg")), 50_000, i);
     }
-    watch_add(&s, &src, &["--quiet-secs", "1"]);
+    let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
     let first = s.run_until_idle();
     assert_eq!(first.code(), 0, "{}", first.stderr());
     assert_eq!(done_jobs(&s).len(), 5);
+    // Nobody watches it once the run is over: it says so, not a stale "scanning".
+    let w = watch_json(&s, id);
+    assert_eq!(w["status"], "stopped", "{w}");
+    assert!(s.run(&["watch", "list"], "").ok().stdout().contains("stopped"));
 
     // While Ferry is not running: three new files, one changed, one renamed.
     for i in 0..3 {
@@ -119,6 +123,7 @@ fn catch_up_after_downtime_uploads_new_files_only() {
     let third = s.run_until_idle();
     assert_eq!(third.code(), 0);
     assert_eq!(s.jobs().len(), jobs.len(), "nothing re-uploaded on a third start");
+    assert_eq!(watch_json(&s, id)["status"], "stopped");
 }
 
 #[test]
@@ -176,7 +181,7 @@ fn symlink_loop_unreadable_folder_and_a_folder_that_comes_back() {
     write_random(&src.join("a/b/one.bin"), 1000, 1);
     std::thread::sleep(Duration::from_millis(1100));
     let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
-    let _run = s.spawn_run(&[]);
+    let mut run = s.spawn_run(&[]);
     wait_for(30, "the first file", || done_jobs(&s).len() == 1);
     let w = watch_json(&s, id);
     assert_eq!(w["status"], "watching", "{w}");
@@ -192,6 +197,11 @@ fn symlink_loop_unreadable_folder_and_a_folder_that_comes_back() {
     wait_for(30, "the file added after the folder came back", || done_jobs(&s).len() == 2);
     assert_eq!(watch_json(&s, id)["status"], "watching");
     assert_eq!(s.jobs().len(), 2, "one.bin was not uploaded again");
+
+    // `ferry run` stops (SIGTERM): the watch no longer says "watching".
+    let _ = std::process::Command::new("kill").arg(run.id().to_string()).status();
+    assert!(run.wait().unwrap().success());
+    assert_eq!(watch_json(&s, id)["status"], "stopped");
 }
 
 /// As root every folder is readable, so this runs `ferry` as an unprivileged user.

@@ -245,3 +245,28 @@ test('Quit when idle just quits; `--hidden` starts with no window on screen', as
   await tray('toggle_window');
   await until('shown from the tray', () => visibleFerryWindows().length === 1, 10000);
 });
+
+test('an unusable database: the window names the file and moves it aside to start fresh', async () => {
+  await driver.quit().catch(() => {});
+  const broken = freshDataDir();
+  const junk = 'this is not a SQLite database\n'.repeat(200);
+  writeFileSync(path.join(broken, 'ferry.db'), junk);
+  driver = await open(['--data-dir', broken]);
+  await find(driver, 'db-problem');
+  assert.equal(await text(await find(driver, 'db-path')), path.join(broken, 'ferry.db'));
+  await screenshot(driver, 'database-problem-en.png');
+  await (await find(driver, 'db-move-aside')).click();
+  await until('the dialog gone after the fresh start', async () => {
+    try {
+      return (await driver.executeScript('return document.querySelectorAll(\'[data-testid="db-problem"]\').length')) === 0 && (await driver.executeScript('return document.readyState')) === 'complete';
+    } catch {
+      return false; // the page is reloading
+    }
+  }, 15000);
+  await find(driver, 'nav-accounts');
+  const kept = readdirSync(broken).filter((f) => /^ferry\.broken-.*\.db$/.test(f));
+  console.log(`# data dir after moving aside: ${readdirSync(broken).sort().join(', ')}`);
+  assert.equal(kept.length, 1, 'the old file is kept, renamed');
+  assert.equal(readFileSync(path.join(broken, kept[0]), 'utf8'), junk, 'byte for byte');
+  assert.equal(ferry(broken, ['account', 'list']), '', 'a fresh, usable database');
+});

@@ -57,6 +57,10 @@ pub enum Error {
     Provider { kind: ErrorKind, message: String },
     #[error("{0}")]
     Unsupported(String),
+    /// `ferry.db` cannot be opened or is damaged: Ferry cannot start on it. The way out is
+    /// [`crate::store::move_aside`] (the old file is kept) and a fresh start.
+    #[error("Ferry can't use its database {}: {detail}", path.display())]
+    DatabaseUnusable { path: std::path::PathBuf, detail: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -78,7 +82,7 @@ impl Error {
             Error::DuplicateAccount(_) => ErrorKind::Conflict,
             Error::Cred(CredError::Missing { .. }) => ErrorKind::SecretMissing,
             Error::Cred(_) => ErrorKind::KeyringUnavailable,
-            Error::Db(_) => ErrorKind::Storage,
+            Error::Db(_) | Error::DatabaseUnusable { .. } => ErrorKind::Storage,
             Error::Io { .. } => ErrorKind::Io,
             Error::Provider { kind, .. } => *kind,
             Error::Unsupported(_) => ErrorKind::Unsupported,

@@ -23,12 +23,14 @@ import {
   type Lang,
   type TrayAction,
   type TrayMenu,
+  type EngineProblem,
+  type DatabaseProblem,
 } from './bindings';
 
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
 import type { Watch, WatchInput } from './bindings';
 export type { AfterUpload, UnreadableFolder, Watch, WatchInput, WatchNote, WatchStatus } from './bindings';
-export type { Autostart, Lang, TrayAction, TrayMenu } from './bindings';
+export type { Autostart, DatabaseProblem, EngineProblem, Lang, TrayAction, TrayMenu } from './bindings';
 export type {
   Committed,
   ControlReport,
@@ -261,4 +263,24 @@ export async function trayAction(action: TrayAction): Promise<void> {
 
 export function trayMenu(): Promise<TrayMenu> {
   return call(() => commands.trayMenu());
+}
+
+/** The engine's persistent problem now (disk full, database locked, …), or null. */
+export async function engineProblem(): Promise<EngineProblem | null> {
+  return call(async () => ({ status: 'ok', data: await commands.engineProblem() }));
+}
+
+/** The engine's problem began (a value) or cleared (null). */
+export function onEngineHealth(handler: (problem: EngineProblem | null) => void): Promise<Unlisten> {
+  return events.engineHealth.listen((e) => handler(e.payload));
+}
+
+/** Why the database could not be opened at start, or null. */
+export async function startupProblem(): Promise<DatabaseProblem | null> {
+  return call(async () => ({ status: 'ok', data: await commands.startupProblem() }));
+}
+
+/** Moves the unusable database aside (kept) and starts fresh; resolves to the old file's new path. */
+export function moveDatabaseAside(): Promise<string> {
+  return call(() => commands.moveDatabaseAside());
 }

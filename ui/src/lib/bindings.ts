@@ -270,6 +270,31 @@ async trayMenu() : Promise<Result<TrayMenu, UiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The engine's persistent problem now (disk full, database locked, …), for a page that
+ * starts after it was announced.
+ */
+async engineProblem() : Promise<EngineProblem | null> {
+    return await TAURI_INVOKE("engine_problem");
+},
+/**
+ * Why the database could not be opened at start, while that lasts.
+ */
+async startupProblem() : Promise<DatabaseProblem | null> {
+    return await TAURI_INVOKE("startup_problem");
+},
+/**
+ * Moves the unusable database aside (kept, renamed) and starts fresh; returns where the
+ * old file went.
+ */
+async moveDatabaseAside() : Promise<Result<string, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("move_database_aside") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -277,6 +302,7 @@ async trayMenu() : Promise<Result<TrayMenu, UiError>> {
 
 
 export const events = __makeEvents__<{
+engineHealth: EngineHealth,
 engineStatus: EngineStatus,
 filesOpened: FilesOpened,
 queueChanged: QueueChanged,
@@ -284,6 +310,7 @@ queueProgress: QueueProgress,
 quitRequested: QuitRequested,
 watchesChanged: WatchesChanged
 }>({
+engineHealth: "engine-health",
 engineStatus: "engine-status",
 filesOpened: "files-opened",
 queueChanged: "queue-changed",
@@ -351,6 +378,22 @@ rapid?: boolean }
  * What a job control did to each job: the ids it applied to and the refusals.
  */
 export type ControlReport = { applied: number[]; refused: UiError[] }
+/**
+ * Why the data dir's database could not be opened at start (until it is moved aside).
+ */
+export type DatabaseProblem = { path: string; detail: string }
+/**
+ * The engine's persistent problem began (`Some`: disk full, database locked, …) or cleared.
+ */
+export type EngineHealth = EngineProblem | null
+/**
+ * What the window and the tray show while the engine cannot work normally.
+ */
+export type EngineProblem = { kind: ProblemKind; 
+/**
+ * A human sentence naming the file and the cause.
+ */
+message: string }
 export type EngineSettings = { 
 /**
  * Files uploading at once.
@@ -459,6 +502,15 @@ export type PartState = "pending" | "in_flight" | "acked"
  * One part, for the part grid.
  */
 export type PartView = { number: number; offset: number; length: number; state: PartState; attempts: number }
+export type ProblemKind = "disk_full" | 
+/**
+ * Another program holds the database's write lock past the busy timeout.
+ */
+"database_busy" | "database_io" | "database_corrupt" | 
+/**
+ * Anything else the engine loop could not do (its message says what).
+ */
+"internal"
 export type ProviderKind = "local" | "xfyun" | "dingtalk" | "feishu" | "pds"
 export type ProviderSpec = { kind: ProviderKind; settings: SettingSpec[]; 
 /**
@@ -603,7 +655,12 @@ export type WatchStatus = "starting" | "scanning" | "watching" |
 /**
  * The folder is gone (unmounted drive?); waiting for it to come back.
  */
-"missing" | "error" | "paused"
+"missing" | "error" | "paused" | 
+/**
+ * Enabled, but no Ferry engine serves it right now (`ferry run --until-idle` ended,
+ * the engine stopped): what changes meanwhile is caught up at the next start.
+ */
+"stopped"
 /**
  * A watch's status, notes, pending or queued count changed: list the watches again.
  */

@@ -14,6 +14,7 @@ const TONES: Record<WatchStatus, StatusTone> = {
   missing: 'warn',
   error: 'bad',
   paused: 'off',
+  stopped: 'off',
 };
 
 export function statusTone(status: WatchStatus): StatusTone {

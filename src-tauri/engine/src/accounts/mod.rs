@@ -126,7 +126,10 @@ impl Accounts {
         Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM accounts WHERE name = ?1"), [name], from_row).optional()?)
     }
 
-    /// Adds an account: the SQLite row and the keyring entries, or neither.
+    /// Adds an account: the SQLite row and the keyring entries, or neither. The keyring
+    /// comes first and no database lock is held meanwhile (a locked keyring may wait on
+    /// an unlock prompt): the entries live under a fresh uid nothing else refers to, and
+    /// are taken back if the row cannot be written.
     pub fn add(&self, input: AccountInput) -> Result<Account> {
         let v = validate::validate(input, None)?;
         if self.find(&v.name)?.is_some() {
@@ -134,30 +137,31 @@ impl Accounts {
         }
         let uid = format!("{:016x}{:08x}", rand::random::<u64>(), now() as u32);
         let secret_keys: Vec<String> = v.secrets.keys().cloned().collect();
-        let mut conn = self.store.conn();
-        let tx = conn.transaction()?;
-        let t = now();
-        let inserted = tx.execute(
-            "INSERT INTO accounts (uid, name, provider, endpoint, settings, secret_keys, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![uid, v.name, v.provider.as_str(), v.endpoint, json(&v.settings), json(&secret_keys), t],
-        );
-        if let Err(e) = inserted {
-            return Err(unique_violation_as_duplicate(e, &v.name));
-        }
-        let id = tx.last_insert_rowid();
         let mut written = Vec::new();
         for (key, value) in &v.secrets {
             if let Err(e) = self.secrets.set(&secret_id(&uid, key), value) {
                 self.forget(&written);
-                return Err(e.into()); // dropping `tx` rolls the row back
+                return Err(e.into());
             }
             written.push(secret_id(&uid, key));
         }
-        if let Err(e) = tx.commit() {
-            self.forget(&written);
-            return Err(e.into());
-        }
+        let t = now();
+        let inserted = {
+            let conn = self.store.conn();
+            conn.execute(
+                "INSERT INTO accounts (uid, name, provider, endpoint, settings, secret_keys, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![uid, v.name, v.provider.as_str(), v.endpoint, json(&v.settings), json(&secret_keys), t],
+            )
+            .map(|_| conn.last_insert_rowid())
+        };
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) => {
+                self.forget(&written);
+                return Err(unique_violation_as_duplicate(e, &v.name));
+            }
+        };
         tracing::info!(account = %v.name, provider = v.provider.as_str(), "account added");
         Ok(Account {
             id,
@@ -172,7 +176,8 @@ impl Accounts {
     }
 
     /// Edits the account called `name` (which may be renamed). Secrets left out keep their
-    /// stored values; given ones replace them, restored if the SQLite write fails.
+    /// stored values; given ones replace them first (outside any database transaction),
+    /// and are restored if the row cannot be written.
     pub fn update(&self, name: &str, input: AccountInput) -> Result<Account> {
         let old = self.get(name)?;
         if input.provider != old.provider {
@@ -185,13 +190,6 @@ impl Accounts {
         let mut secret_keys: Vec<String> = old.secret_keys.clone();
         secret_keys.extend(v.secrets.keys().filter(|k| !old.secret_keys.contains(k)).cloned());
         secret_keys.sort();
-        let mut conn = self.store.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE accounts SET name = ?2, endpoint = ?3, settings = ?4, secret_keys = ?5, updated_at = ?6 WHERE id = ?1",
-            params![old.id, v.name, v.endpoint, json(&v.settings), json(&secret_keys), now()],
-        )
-        .map_err(|e| unique_violation_as_duplicate(e, &v.name))?;
         let mut replaced: Vec<(String, Option<Secret>)> = Vec::new();
         for (key, value) in &v.secrets {
             let id = secret_id(&old.uid, key);
@@ -207,24 +205,46 @@ impl Accounts {
                 }
             }
         }
-        if let Err(e) = tx.commit() {
-            self.restore(&replaced);
-            return Err(e.into());
+        let updated = self.store.conn().execute(
+            "UPDATE accounts SET name = ?2, endpoint = ?3, settings = ?4, secret_keys = ?5, updated_at = ?6 WHERE id = ?1",
+            params![old.id, v.name, v.endpoint, json(&v.settings), json(&secret_keys), now()],
+        );
+        match updated {
+            Ok(1) => {}
+            Ok(_) => {
+                self.restore(&replaced);
+                return Err(Error::UnknownAccount(name.to_owned())); // removed meanwhile
+            }
+            Err(e) => {
+                self.restore(&replaced);
+                return Err(unique_violation_as_duplicate(e, &v.name));
+            }
         }
         Ok(Account { name: v.name, endpoint: v.endpoint, settings: v.settings, secret_keys, ..old })
     }
 
-    /// Removes the account and its keyring entries. If the keyring cannot be reached the
-    /// row stays, so the secrets are never orphaned silently.
+    /// Removes the account and its keyring entries. The entries go first (their values
+    /// read beforehand, outside any database transaction); if the keyring fails midway
+    /// the deleted ones are put back and the row stays, so nothing is orphaned silently.
     pub fn remove(&self, name: &str) -> Result<()> {
         let account = self.get(name)?;
-        let mut conn = self.store.conn();
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM accounts WHERE id = ?1", [account.id])?;
-        for key in &account.secret_keys {
-            self.secrets.delete(&secret_id(&account.uid, key))?;
+        let ids: Vec<String> = account.secret_keys.iter().map(|k| secret_id(&account.uid, k)).collect();
+        let mut kept: Vec<(String, Option<Secret>)> = Vec::new();
+        for id in &ids {
+            kept.push((id.clone(), self.secrets.get(id)?));
         }
-        tx.commit()?;
+        let mut deleted: Vec<(String, Option<Secret>)> = Vec::new();
+        for (id, value) in kept {
+            if let Err(e) = self.secrets.delete(&id) {
+                self.restore(&deleted);
+                return Err(e.into());
+            }
+            deleted.push((id, value));
+        }
+        if let Err(e) = self.store.conn().execute("DELETE FROM accounts WHERE id = ?1", [account.id]) {
+            self.restore(&deleted);
+            return Err(e.into());
+        }
         tracing::info!(account = %account.name, "account removed");
         Ok(())
     }
@@ -256,7 +276,7 @@ impl Accounts {
                 None => self.secrets.delete(id),
             };
             if let Err(e) = undo {
-                tracing::warn!(error = %e, "could not restore a keyring entry while undoing a failed edit");
+                tracing::warn!(error = %e, "could not restore a keyring entry while undoing a failed change");
             }
         }
     }

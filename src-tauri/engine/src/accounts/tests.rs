@@ -213,3 +213,100 @@ fn input_debug_never_shows_secrets() {
     let shown = format!("{:?}", xfyun("w"));
     assert!(!shown.contains("S-456") && !shown.contains("K-123"), "{shown}");
 }
+
+/// A keyring that checks, at every call, that the database is free: no write transaction
+/// open (another connection can take the write lock at once) and Ferry's connection not
+/// held. A keyring waiting on an unlock prompt must never hold the database.
+struct Watchful {
+    inner: FlakyStore,
+    store: Arc<Store>,
+    calls: AtomicUsize,
+}
+
+impl Watchful {
+    fn check(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        assert!(!self.store.in_use(), "a keyring call ran while Ferry's database connection was held");
+        let other = rusqlite::Connection::open(self.store.path()).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").expect("a keyring call ran inside an open write transaction");
+    }
+}
+
+impl SecretStore for Watchful {
+    fn set(&self, id: &str, value: &Secret) -> Result<(), CredError> {
+        self.check();
+        self.inner.set(id, value)
+    }
+    fn get(&self, id: &str) -> Result<Option<Secret>, CredError> {
+        self.check();
+        self.inner.get(id)
+    }
+    fn delete(&self, id: &str) -> Result<(), CredError> {
+        self.check();
+        self.inner.delete(id)
+    }
+}
+
+#[test]
+fn keyring_calls_never_run_inside_a_database_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let secrets = Arc::new(Watchful { inner: FlakyStore::default(), store: store.clone(), calls: AtomicUsize::new(0) });
+    let accounts = Accounts::new(store, secrets.clone());
+    let a = accounts.add(xfyun("work")).unwrap();
+    let mut edit = xfyun("job");
+    edit.secrets = [("api_secret".to_string(), Secret::new("S-new"))].into();
+    accounts.update("work", edit).unwrap();
+    assert_eq!(accounts.secret(&accounts.get("job").unwrap(), "api_secret").unwrap().expose(), "S-new");
+    // The failure paths call the keyring too (undoing): same rule.
+    *secrets.inner.fail_set_after.lock().unwrap() = Some(secrets.inner.sets.load(Ordering::SeqCst) + 1);
+    assert!(accounts.add(xfyun("other")).is_err());
+    *secrets.inner.fail_set_after.lock().unwrap() = None;
+    accounts.remove("job").unwrap();
+    assert!(accounts.list().unwrap().is_empty());
+    assert!(secrets.inner.inner.map.lock().unwrap().is_empty());
+    assert!(secrets.calls.load(Ordering::SeqCst) >= 8, "every path went through the keyring");
+    let _ = a;
+}
+
+#[test]
+fn a_keyring_failure_while_removing_puts_back_what_it_deleted_and_keeps_the_row() {
+    struct FailSecondDelete {
+        inner: MemorySecrets,
+        deletes: AtomicUsize,
+    }
+    impl SecretStore for FailSecondDelete {
+        fn set(&self, id: &str, value: &Secret) -> Result<(), CredError> {
+            self.inner.set(id, value)
+        }
+        fn get(&self, id: &str) -> Result<Option<Secret>, CredError> {
+            self.inner.get(id)
+        }
+        fn delete(&self, id: &str) -> Result<(), CredError> {
+            if self.deletes.fetch_add(1, Ordering::SeqCst) == 1 {
+                return Err(CredError::Unavailable("test: keyring went away".into()));
+            }
+            self.inner.delete(id)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(FailSecondDelete { inner: MemorySecrets::default(), deletes: AtomicUsize::new(0) });
+    let accounts = Accounts::new(Arc::new(Store::open(dir.path()).unwrap()), secrets.clone());
+    accounts.add(xfyun("work")).unwrap();
+    assert_eq!(accounts.remove("work").unwrap_err().kind(), ErrorKind::KeyringUnavailable);
+    let still = accounts.get("work").expect("the row stays");
+    assert_eq!(accounts.secret(&still, "api_key").unwrap().expose(), "K-123", "the deleted entry was put back");
+    assert_eq!(accounts.secret(&still, "api_secret").unwrap().expose(), "S-456");
+}
+
+#[test]
+fn a_failed_row_write_on_edit_restores_the_replaced_secrets() {
+    let (_d, _secrets, accounts) = setup();
+    let a = accounts.add(xfyun("work")).unwrap();
+    accounts.store.conn().execute_batch("CREATE TRIGGER block BEFORE UPDATE ON accounts BEGIN SELECT RAISE(ABORT, 'test: refused'); END;").unwrap();
+    let mut edit = xfyun("work");
+    edit.secrets = [("api_key".to_string(), Secret::new("K-new"))].into();
+    assert_eq!(accounts.update("work", edit).unwrap_err().kind(), ErrorKind::Storage);
+    assert_eq!(accounts.secret(&a, "api_key").unwrap().expose(), "K-123", "the old secret is back");
+}

@@ -27,23 +27,35 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) `ferry.db` in `data_dir` and brings its schema up to date.
+    /// A file that cannot be opened, is not a database or fails `PRAGMA quick_check` is
+    /// [`Error::DatabaseUnusable`]; a busy one is an ordinary (temporary) error.
     pub fn open(data_dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::io(format!("cannot create the data folder {}", data_dir.display()), e))?;
         let path = data_dir.join(DB_FILE);
-        let mut conn = Connection::open(&path)?;
+        let unusable = |e: rusqlite::Error| classify(&path, e);
+        let mut conn = Connection::open(&path).map_err(unusable)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL lets the UI read while the engine writes. FULL makes every committed part
         // acknowledgement survive an OS crash too, at ~0.1 ms per part.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unusable)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrate(&mut conn)?;
+        check(&conn, &path)?;
+        migrate(&mut conn).map_err(|e| match e {
+            Error::Db(e) => classify(&path, e),
+            other => other,
+        })?;
         Ok(Store { conn: Mutex::new(conn), path })
     }
-
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Test-only: is the connection taken right now (by this or another thread)?
+    #[cfg(test)]
+    pub(crate) fn in_use(&self) -> bool {
+        self.conn.try_lock().is_err()
     }
 
     /// The one connection. Calls are short; a poisoned lock only means a panic elsewhere,
@@ -51,6 +63,74 @@ impl Store {
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Errors that mean the file itself is the problem (not a passing lock or a full disk).
+fn classify(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::*;
+    let detail = match e.sqlite_error_code() {
+        Some(NotADatabase) => "it is not a SQLite database (damaged or overwritten)".to_string(),
+        Some(DatabaseCorrupt) => format!("it is damaged ({e})"),
+        Some(CannotOpen | PermissionDenied | ReadOnly) => format!("it cannot be opened for writing ({e})"),
+        _ => return Error::Db(e),
+    };
+    Error::DatabaseUnusable { path: path.to_path_buf(), detail }
+}
+
+/// `PRAGMA quick_check`: the structure of every page and index, in one pass (O(size), no
+/// cross-checks against the tables' contents; ~1 s per GiB).
+fn check(conn: &Connection, path: &Path) -> Result<()> {
+    let mut stmt = conn.prepare("PRAGMA quick_check(3)").map_err(|e| classify(path, e))?;
+    let found = stmt.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+    let found = found.map_err(|e| classify(path, e))?;
+    if found.len() == 1 && found[0] == "ok" {
+        return Ok(());
+    }
+    Err(Error::DatabaseUnusable { path: path.to_path_buf(), detail: format!("it is damaged ({})", found.join("; ")) })
+}
+
+/// Moves `ferry.db` (with its `-wal` and `-shm`) aside to `ferry.broken-<UTC time>.db` in
+/// the same folder, so a fresh database can start; the old one is kept for recovery.
+/// Refuses while an engine holds the data dir (its open file would follow the rename);
+/// the caller must not hold the engine lock itself. Returns the new path of the database.
+pub fn move_aside(data_dir: &Path) -> Result<PathBuf> {
+    let _lock = crate::transfer::EngineLock::acquire(data_dir)?;
+    let from = data_dir.join(DB_FILE);
+    let stamp = utc_stamp(std::time::SystemTime::now());
+    let mut to = data_dir.join(format!("ferry.broken-{stamp}.db"));
+    let mut n = 1;
+    while to.exists() {
+        to = data_dir.join(format!("ferry.broken-{stamp}-{n}.db"));
+        n += 1;
+    }
+    // The database first: once it is gone a new start cannot pick up the old WAL, because
+    // the WAL moves beside it under its new name right after.
+    std::fs::rename(&from, &to).map_err(|e| Error::io(format!("cannot move {} aside", from.display()), e))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", from.display()));
+        if side.exists() {
+            let dest = PathBuf::from(format!("{}{suffix}", to.display()));
+            std::fs::rename(&side, &dest).map_err(|e| Error::io(format!("cannot move {} aside", side.display()), e))?;
+        }
+    }
+    tracing::warn!(from = %from.display(), to = %to.display(), "moved the database aside");
+    Ok(to)
+}
+
+/// `20261204T231500Z` (UTC; the civil date from days since 1970, Howard Hinnant's method).
+fn utc_stamp(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -97,5 +177,64 @@ mod tests {
         drop(conn);
         let err = Store::open(dir.path()).err().expect("must refuse");
         assert!(err.to_string().contains("newer Ferry"), "{err}");
+    }
+
+    #[test]
+    fn utc_stamps_read_as_dates() {
+        let at = |s: u64| utc_stamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "19700101T000000Z");
+        assert_eq!(at(951_782_400), "20000229T000000Z");
+        assert_eq!(at(1_796_426_105), "20261204T231505Z");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_unusable_and_moves_aside_for_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = b"these are not the pages you are looking for".repeat(200);
+        std::fs::write(dir.path().join(DB_FILE), &junk).unwrap();
+        let err = Store::open(dir.path()).err().expect("must refuse");
+        std::fs::write(dir.path().join("ferry.db-wal"), b"wal").unwrap(); // as a crash leaves it
+        let Error::DatabaseUnusable { path, detail } = &err else { panic!("{err:?}") };
+        assert_eq!(path, &dir.path().join(DB_FILE));
+        assert!(detail.contains("not a SQLite database"), "{detail}");
+        assert!(err.to_string().contains(&dir.path().join(DB_FILE).display().to_string()), "{err}");
+
+        let moved = move_aside(dir.path()).unwrap();
+        assert_eq!(std::fs::read(&moved).unwrap(), junk, "the old file is kept, unchanged");
+        assert_eq!(std::fs::read(format!("{}-wal", moved.display())).unwrap(), b"wal", "its WAL beside it");
+        assert!(moved.file_name().unwrap().to_string_lossy().starts_with("ferry.broken-"));
+        assert!(!dir.path().join("ferry.db-wal").exists());
+        Store::open(dir.path()).expect("a fresh database starts");
+    }
+
+    #[test]
+    fn a_damaged_database_fails_the_quick_check() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let conn = store.conn();
+            conn.execute_batch("CREATE TABLE filler (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO filler SELECT randomblob(1000) FROM n; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        }
+        // Scribble over the middle of the file: the header stays valid, pages do not.
+        let path = dir.path().join(DB_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid..mid + 8192].iter_mut().for_each(|b| *b = 0x5a);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Store::open(dir.path()).err().expect("must refuse");
+        assert!(matches!(err, Error::DatabaseUnusable { .. }), "{err:?}");
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn moving_aside_waits_for_no_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let held = crate::transfer::EngineLock::acquire(dir.path()).unwrap();
+        assert!(move_aside(dir.path()).is_err(), "an engine is using it");
+        assert!(dir.path().join(DB_FILE).exists());
+        drop(held);
+        move_aside(dir.path()).unwrap();
+        assert!(!dir.path().join(DB_FILE).exists());
     }
 }

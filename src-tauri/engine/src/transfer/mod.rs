@@ -2,6 +2,8 @@
 //! per job, each sending up to `parts_per_file` parts at once within its provider's limits;
 //! one pacer per account; one global bandwidth limit.
 
+mod health;
+mod lock;
 mod pacer;
 pub mod progress;
 mod reader;
@@ -11,13 +13,17 @@ mod tests;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use health::{is_storage_trouble, EngineProblem, ProblemKind};
+pub(crate) use health::{Health, Source};
+pub use lock::{EngineLock, LOCK_FILE};
 pub use pacer::{Pacer, RetryPolicy};
 pub use progress::{JobProgress, NoProgress, PartLive, PartProgress, ProgressSink};
 pub use settings::EngineSettings;
@@ -42,6 +48,7 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     pub bandwidth: Arc<Bandwidth>,
     pub progress: Arc<progress::Progress>,
+    pub health: Health,
     settings: RwLock<EngineSettings>,
     /// account id → (the account as it was when built, its handle)
     handles: Mutex<HashMap<i64, (String, Arc<Handle>)>>,
@@ -72,24 +79,6 @@ impl Shared {
     }
 }
 
-/// The one engine per data dir: an exclusive `flock` on `engine.lock`, released on drop
-/// (and by the OS when the process dies).
-pub struct EngineLock {
-    _file: File,
-}
-
-impl EngineLock {
-    /// The lock, or `None` while another process (the window or `ferry run`) holds it.
-    pub fn try_acquire(data_dir: &std::path::Path) -> Result<Option<EngineLock>> {
-        Self::try_acquire_at(&data_dir.join("engine.lock"))
-    }
-
-    fn try_acquire_at(path: &std::path::Path) -> Result<Option<EngineLock>> {
-        let file = File::create(path).map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        Ok(file.try_lock().is_ok().then_some(EngineLock { _file: file }))
-    }
-}
-
 /// What one `run` did, for `ferry run --until-idle`'s exit code.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
@@ -99,7 +88,7 @@ pub struct RunReport {
 
 pub struct Engine {
     sh: Arc<Shared>,
-    lock_path: std::path::PathBuf,
+    data_dir: PathBuf,
     running: Mutex<HashMap<i64, CancellationToken>>,
     wake: Notify,
     stop: CancellationToken,
@@ -109,6 +98,14 @@ pub struct Engine {
 /// new jobs from another process).
 const POLL: Duration = Duration::from_millis(250);
 
+/// Waits between tries of something the database refused (busy, full, failing): doubling
+/// from the first to the last.
+pub(crate) const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(5));
+
+pub(crate) fn backoff(tries: u32) -> Duration {
+    BACKOFF.0.saturating_mul(1 << tries.min(8)).min(BACKOFF.1)
+}
+
 impl Engine {
     pub fn new(ferry: &Ferry, sink: Arc<dyn ProgressSink>) -> Result<Arc<Engine>> {
         let settings = EngineSettings::load(&ferry.queue)?;
@@ -117,13 +114,14 @@ impl Engine {
             accounts: ferry.accounts.clone(),
             http: providers::http::client(),
             bandwidth: Arc::new(Bandwidth::new(settings.bandwidth)),
-            progress: progress::Progress::new(sink),
+            progress: progress::Progress::new(sink.clone()),
+            health: Health::new(sink, ferry.store.path().to_path_buf()),
             settings: RwLock::new(settings),
             handles: Mutex::new(HashMap::new()),
         };
         Ok(Arc::new(Engine {
             sh: Arc::new(sh),
-            lock_path: ferry.data_dir().join("engine.lock"),
+            data_dir: ferry.data_dir().to_path_buf(),
             running: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             stop: CancellationToken::new(),
@@ -147,6 +145,12 @@ impl Engine {
         }
     }
 
+    /// The problem the engine is working around now (the database cannot be written…),
+    /// for a window that starts listening late; the sink hears each change as it happens.
+    pub fn problem(&self) -> Option<EngineProblem> {
+        self.sh.health.current()
+    }
+
     pub fn settings(&self) -> EngineSettings {
         self.sh.settings()
     }
@@ -160,73 +164,135 @@ impl Engine {
     }
 
     /// Works the queue until shut down, or with `until_idle` until nothing is queued or
-    /// running. Only one engine works a data dir at a time.
+    /// running. Only one engine works a data dir at a time: this takes the engine lock.
     pub async fn run(self: &Arc<Self>, until_idle: bool) -> Result<RunReport> {
-        let Some(lock) = EngineLock::try_acquire_at(&self.lock_path)? else {
-            return Err(Error::Unsupported(
-                "another Ferry engine (the window or `ferry run`) is already working this queue".into(),
-            ));
-        };
+        let lock = EngineLock::acquire(&self.data_dir)?;
         self.run_locked(lock, until_idle).await
     }
 
-    /// `run` with the engine lock already held (the window holds it to serve watched folders
-    /// only while it is the engine).
+    /// [`Engine::run`] with a lock the caller took (the window holds it for its watchers
+    /// too). Errors of the database meanwhile do not end it: it backs off, retries, and
+    /// reports the problem through [`ProgressSink::health`] until it clears.
     pub async fn run_locked(self: &Arc<Self>, lock: EngineLock, until_idle: bool) -> Result<RunReport> {
-        let (jobs, parts) = self.sh.queue.recover()?;
-        if jobs + parts > 0 {
-            tracing::info!(jobs, parts, "recovered work left by a stopped engine");
+        if lock.data_dir() != self.data_dir {
+            return Err(Error::Unsupported(format!("the engine lock of {} does not cover {}", lock.data_dir().display(), self.data_dir.display())));
+        }
+        let mut report = RunReport::default();
+        let mut tries = 0;
+        // Start-up recovery is a write: a busy or full database waits here, visibly.
+        loop {
+            match self.sh.queue.recover() {
+                Ok((jobs, parts)) => {
+                    if jobs + parts > 0 {
+                        tracing::info!(jobs, parts, "recovered work left by a stopped engine");
+                    }
+                    self.sh.health.cleared(Source::Loop);
+                    break;
+                }
+                Err(e) => {
+                    self.sh.health.failed(Source::Loop, &e);
+                    tokio::select! {
+                        _ = self.stop.cancelled() => return Ok(report),
+                        _ = tokio::time::sleep(backoff(tries)) => tries += 1,
+                    }
+                }
+            }
         }
         let ticker = tokio::spawn(self.sh.progress.clone().tick(self.stop.clone()));
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<(i64, Outcome)>();
-        let mut report = RunReport::default();
+        let mut workers: JoinSet<Outcome> = JoinSet::new();
+        let mut tasks: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut touched = HashSet::new();
+        let mut tries = 0;
 
         loop {
             if self.stop.is_cancelled() {
                 break;
             }
-            self.reload_settings()?;
-            self.watch_running()?;
-            self.start_due(&done_tx, &mut touched, &mut report)?;
-            let idle = self.running_count() == 0 && self.sh.queue.pending_count()? == 0;
-            if until_idle && idle {
-                break;
+            let mut wait = POLL;
+            match self.tick(&mut workers, &mut tasks, &mut touched, &mut report) {
+                Ok(idle) => {
+                    tries = 0;
+                    self.sh.health.cleared(Source::Loop);
+                    if until_idle && idle {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // Nothing is cancelled: running workers carry on (their own writes wait
+                    // the same way) and this loop looks again later.
+                    tracing::warn!("engine loop: {e}");
+                    self.sh.health.failed(Source::Loop, &e);
+                    wait = backoff(tries);
+                    tries += 1;
+                }
             }
             tokio::select! {
                 _ = self.stop.cancelled() => {}
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
-                Some((id, outcome)) = done_rx.recv() => self.ended(id, outcome, &mut report),
+                _ = tokio::time::sleep(wait) => {}
+                Some(ended) = workers.join_next_with_id() => self.ended(ended, &mut tasks, &mut report),
             }
-            while let Ok((id, outcome)) = done_rx.try_recv() {
-                self.ended(id, outcome, &mut report);
+            while let Some(ended) = workers.try_join_next_with_id() {
+                self.ended(ended, &mut tasks, &mut report);
             }
         }
 
-        // Shutting down: stop the workers and wait for them to release their parts.
+        // Shutting down: stop the workers and wait for each to release its parts.
         let tokens: Vec<CancellationToken> = self.running.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
         tokens.iter().for_each(CancellationToken::cancel);
-        while self.running_count() > 0 {
-            match done_rx.recv().await {
-                Some((id, outcome)) => self.ended(id, outcome, &mut report),
-                None => break,
-            }
+        while let Some(ended) = workers.join_next_with_id().await {
+            self.ended(ended, &mut tasks, &mut report);
         }
-        // Jobs interrupted by the shutdown go back to the queue for the next run.
-        self.sh.queue.recover()?;
+        // Jobs interrupted by the shutdown go back to the queue for the next run (if the
+        // database refuses now, the next start does it).
+        if let Err(e) = self.sh.queue.recover() {
+            tracing::warn!("could not put interrupted jobs back in the queue; the next start will: {e}");
+        }
         self.stop.cancel();
         let _ = ticker.await;
         drop(lock);
         Ok(report)
     }
 
+    /// One look at the queue: settings, outside pauses and cancels, jobs left without a
+    /// worker, new workers. True when nothing is queued or running.
+    fn tick(
+        self: &Arc<Self>,
+        workers: &mut JoinSet<Outcome>,
+        tasks: &mut HashMap<tokio::task::Id, i64>,
+        touched: &mut HashSet<i64>,
+        report: &mut RunReport,
+    ) -> Result<bool> {
+        self.reload_settings()?;
+        self.watch_running()?;
+        self.sweep()?;
+        self.start_due(workers, tasks, touched, report)?;
+        Ok(self.running_count() == 0 && self.sh.queue.pending_count()? == 0)
+    }
+
     fn running_count(&self) -> usize {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    fn ended(&self, id: i64, outcome: Outcome, report: &mut RunReport) {
+    /// A worker's task ended: normally with its outcome, or with a panic that escaped it
+    /// (then its job is put back by the next `sweep`).
+    fn ended(
+        &self,
+        ended: std::result::Result<(tokio::task::Id, Outcome), tokio::task::JoinError>,
+        tasks: &mut HashMap<tokio::task::Id, i64>,
+        report: &mut RunReport,
+    ) {
+        let (task, outcome) = match ended {
+            Ok((task, outcome)) => (task, outcome),
+            Err(e) => {
+                let id = tasks.get(&e.id()).copied();
+                tracing::error!(job = ?id, "a worker's task ended abnormally: {e}");
+                (e.id(), Outcome::Stopped)
+            }
+        };
+        let Some(id) = tasks.remove(&task) else { return };
         self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.sh.health.cleared(Source::Job(id));
         if outcome == Outcome::Failed && !report.failed.contains(&id) {
             report.failed.push(id);
         }
@@ -248,9 +314,30 @@ impl Engine {
         Ok(())
     }
 
+    /// No job stays active without a worker: one whose worker could not write its end
+    /// (the database refused) or died goes back to the queue. Only this engine (the lock
+    /// holder) makes jobs active, so an active job it does not run has no worker anywhere.
+    fn sweep(&self) -> Result<()> {
+        let active = self.sh.queue.ids_in(&[JobState::Hashing, JobState::Uploading, JobState::Committing])?;
+        let orphans: Vec<i64> = {
+            let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            active.into_iter().filter(|id| !running.contains_key(id)).collect()
+        };
+        for id in orphans {
+            self.sh.queue.release_in_flight(id)?;
+            match self.sh.queue.requeue(id) {
+                Ok(()) => tracing::warn!(job = id, "the job had no worker: back in the queue"),
+                Err(Error::Transition { .. } | Error::UnknownJob(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     fn start_due(
         self: &Arc<Self>,
-        done: &tokio::sync::mpsc::UnboundedSender<(i64, Outcome)>,
+        workers: &mut JoinSet<Outcome>,
+        tasks: &mut HashMap<tokio::task::Id, i64>,
         touched: &mut HashSet<i64>,
         report: &mut RunReport,
     ) -> Result<()> {
@@ -269,12 +356,19 @@ impl Engine {
             if touched.insert(id) {
                 report.touched.push(id);
             }
-            let (sh, done) = (self.sh.clone(), done.clone());
-            tokio::spawn(async move {
-                let outcome = worker::run(sh, id, token).await;
-                let _ = done.send((id, outcome));
-            });
+            let task = workers.spawn(worker::run(self.sh.clone(), id, token));
+            tasks.insert(task.id(), id);
         }
+    }
+
+    /// Test-only: use `provider` for `account`'s jobs (a provider that misbehaves on cue).
+    #[cfg(test)]
+    pub(crate) fn use_provider(&self, account: &Account, provider: Arc<dyn Provider>) {
+        let fingerprint = serde_json::to_string(account).unwrap_or_default();
+        let s = self.sh.settings();
+        let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
+        let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
+        self.sh.handles.lock().unwrap().insert(account.id, (fingerprint, Arc::new(Handle { provider, pacer })));
     }
 }
 

@@ -16,6 +16,10 @@ use crate::queue::JobState;
 /// collect it.
 pub trait ProgressSink: Send + Sync {
     fn emit(&self, updates: Vec<JobProgress>);
+
+    /// The engine's persistent problem started (`Some`) or cleared (`None`): told once
+    /// each way, not once per failure. `Engine::problem` answers late readers.
+    fn health(&self, _problem: Option<super::EngineProblem>) {}
 }
 
 /// The sink that drops everything.

@@ -3,16 +3,17 @@
 //! transition, so a pause or cancel from anywhere (this window, another process) simply
 //! makes the next step's guard refuse, and the worker stops.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::reader::{self, ReadError};
-use super::{Handle, Shared};
+use super::{is_storage_trouble, Handle, Shared, Source};
 use crate::error::{Error, ErrorKind};
 use crate::providers::{Committed, Init, JobSpec, PartBody, PartSpec, ProviderError};
 use crate::queue::{now_ms, Job, JobError, JobState};
@@ -38,6 +39,8 @@ enum Stop {
     Provider(ProviderError),
     Source(SourceError),
     Engine(Error),
+    /// The worker panicked (a bug): the message, for the log and the job's error.
+    Panic(String),
 }
 
 impl From<Error> for Stop {
@@ -65,7 +68,16 @@ impl From<SourceError> for Stop {
 const MAX_RESTARTS: u32 = 3;
 
 pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome {
-    let result = work(&sh, id, &cancel).await;
+    // A panic anywhere in the work (a provider, a part upload it awaits) ends this job's
+    // attempt, not the engine: the job goes back to the queue with the error noted.
+    let result = match AssertUnwindSafe(work(&sh, id, &cancel)).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(job = id, "worker panicked: {message}");
+            Err(Stop::Panic(message))
+        }
+    };
     if let Err(e) = sh.queue.release_in_flight(id) {
         tracing::warn!(job = id, error = %e, "could not release parts in flight");
     }
@@ -85,15 +97,43 @@ pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome
             tracing::info!(job = id, "stopped: {e}");
             Outcome::Stopped
         }
-        Err(stop) => settle(&sh, id, stop),
+        Err(stop) => settle(&sh, id, stop, &cancel).await,
     };
     let state = sh.queue.state(id).unwrap_or(JobState::Failed);
     sh.progress.job_ended(id, state);
     outcome
 }
 
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "no message".into())
+}
+
+/// A write to the queue that the database may refuse for a while (busy past the timeout,
+/// disk full, I/O errors): waits and tries again, with the problem told once through
+/// `health`, rather than dropping work the provider already did. Other errors (a refused
+/// transition) return at once; a cancel stops waiting.
+async fn write<T>(sh: &Shared, id: i64, cancel: &CancellationToken, mut f: impl FnMut() -> crate::error::Result<T>) -> Result<T, Stop> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Ok(v) => {
+                sh.health.cleared(Source::Job(id));
+                return Ok(v);
+            }
+            Err(e) if is_storage_trouble(&e) => {
+                sh.health.failed(Source::Job(id), &e);
+                tokio::select! {
+                    _ = tokio::time::sleep(super::backoff(tries)) => tries += 1,
+                    _ = cancel.cancelled() => return Err(Stop::Interrupted),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Records a failure: retried later if it was temporary and attempts remain, else failed.
-fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
+async fn settle(sh: &Shared, id: i64, stop: Stop, cancel: &CancellationToken) -> Outcome {
     let job = sh.queue.get(id).ok();
     let path = job.as_ref().map(|j| j.source.display().to_string()).unwrap_or_default();
     let mut wait = None;
@@ -103,7 +143,13 @@ fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
             (e.kind, e.message, e.temporary)
         }
         Stop::Source(e) => (e.kind(), e.to_string(), false),
+        Stop::Engine(e) if is_storage_trouble(&e) => {
+            // Ferry's own database, not the job: back soon, without using up an attempt.
+            wait = Some(super::BACKOFF.1);
+            (e.kind(), e.to_string(), true)
+        }
         Stop::Engine(e) => (e.kind(), e.to_string(), e.kind() == ErrorKind::KeyringUnavailable),
+        Stop::Panic(m) => (ErrorKind::Internal, format!("Ferry hit an internal error while uploading this file ({m}); it will try again"), true),
         Stop::Interrupted | Stop::Lost(_) => unreachable!("handled by the caller"),
     };
     // Name the file in every error people see.
@@ -115,19 +161,18 @@ fn settle(sh: &Shared, id: i64, stop: Stop) -> Outcome {
         // The provider said when (a quota resets, a ban lifts): wait in the queue, visibly,
         // without using up the job's attempts.
         tracing::warn!(job = id, "waiting {} s: {}", wait.as_secs(), error.message);
-        sh.queue.defer(id, now_ms() + wait.as_millis() as i64, &error).map(|_| Outcome::Later)
+        write(sh, id, cancel, || sh.queue.defer(id, now_ms() + wait.as_millis() as i64, &error)).await.map(|_| Outcome::Later)
     } else if temporary && attempts < limit {
         let delay_ms = (30_000i64 << (attempts.saturating_sub(1)).min(6)).min(30 * 60_000);
         tracing::warn!(job = id, attempts, "will retry in {} s: {}", delay_ms / 1000, error.message);
-        sh.queue.retry_later(id, now_ms() + delay_ms, &error).map(|_| Outcome::Later)
+        write(sh, id, cancel, || sh.queue.retry_later(id, now_ms() + delay_ms, &error)).await.map(|_| Outcome::Later)
     } else {
         tracing::warn!(job = id, "failed: {}", error.message);
-        sh.queue.fail(id, &error).map(|_| Outcome::Failed)
+        write(sh, id, cancel, || sh.queue.fail(id, &error)).await.map(|_| Outcome::Failed)
     };
-    r.unwrap_or_else(|e| {
-        tracing::info!(job = id, "state changed meanwhile: {e}");
-        Outcome::Stopped
-    })
+    // Not recorded (the state changed meanwhile, or shutdown while the database refused):
+    // a job left active is put back by the engine's sweep or the next start.
+    r.unwrap_or(Outcome::Stopped)
 }
 
 fn spec<'a>(job: &'a Job, sha1: Option<&'a str>, preferred: u64) -> JobSpec<'a> {
@@ -164,16 +209,16 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
     let handle = match sh.handle(&account) {
         Ok(h) => h,
         Err(e) => {
-            sh.queue.start_uploading(id)?; // claim, so the failure is recorded against this run
+            write(sh, id, cancel, || sh.queue.start_uploading(id)).await?; // claim, so the failure is recorded against this run
             return Err(Stop::Engine(e));
         }
     };
     let limits = handle.provider.limits();
     let hashing_first = limits.sha1_before_init && job.sha1.is_none() && job.session.is_none();
     if hashing_first {
-        sh.queue.start_hashing(id)?;
+        write(sh, id, cancel, || sh.queue.start_hashing(id)).await?;
     } else {
-        sh.queue.start_uploading(id)?;
+        write(sh, id, cancel, || sh.queue.start_uploading(id)).await?;
     }
     let acked: u64 = sh.queue.parts(id)?.iter().filter(|p| p.state == crate::queue::PartState::Acked).map(|p| p.spec.length).sum();
     let first_state = if hashing_first { JobState::Hashing } else { JobState::Uploading };
@@ -191,9 +236,9 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
     let mut sha1 = job.sha1.clone();
     if hashing_first {
         let hash = hash(&job, identity, cancel).await?;
-        sh.queue.set_sha1(id, &hash)?;
+        write(sh, id, cancel, || sh.queue.set_sha1(id, &hash)).await?;
         sha1 = Some(hash);
-        sh.queue.start_uploading(id)?;
+        write(sh, id, cancel, || sh.queue.start_uploading(id)).await?;
         sh.progress.job(id, JobState::Uploading, job.size, 0);
     }
 
@@ -206,16 +251,19 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
             None => {
                 let init = pace(&handle, cancel, |_| handle.provider.init(&spec)).await?;
                 match init {
-                    Init::AlreadyThere(committed) => return finish(sh, id, committed),
+                    Init::AlreadyThere(committed) => return finish(sh, id, committed, cancel).await,
                     Init::Upload { session: s, part_size } => {
-                        sh.queue.plan(id, &s, part_size, &plan_parts(job.size, part_size))?;
+                        // The provider holds a session now: keep it even while the database
+                        // refuses for a while, rather than start another one.
+                        let parts = plan_parts(job.size, part_size);
+                        write(sh, id, cancel, || sh.queue.plan(id, &s, part_size, &parts)).await?;
                         s
                     }
                 }
             }
             Some(s) => {
                 if let Some(held) = pace(&handle, cancel, |_| handle.provider.uploaded_parts(&s)).await? {
-                    let (gained, lost) = sh.queue.reconcile(id, &held)?;
+                    let (gained, lost) = write(sh, id, cancel, || sh.queue.reconcile(id, &held)).await?;
                     tracing::info!(job = id, gained, lost, "reconciled the ledger with the provider");
                 }
                 s
@@ -227,7 +275,7 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
             Err(Stop::Provider(e)) if e.restart && restarts < MAX_RESTARTS => {
                 restarts += 1;
                 tracing::warn!(job = id, "starting the upload over: {}", e.message);
-                sh.queue.reset_session(id)?;
+                write(sh, id, cancel, || sh.queue.reset_session(id)).await?;
                 sh.progress.job(id, JobState::Uploading, job.size, 0);
                 continue;
             }
@@ -237,21 +285,21 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
         // Commit: the source must still be the version whose parts were sent.
         source::verify(&job.source, identity)?;
         if let Some(h) = &sha1 {
-            sh.queue.set_sha1(id, h)?;
+            write(sh, id, cancel, || sh.queue.set_sha1(id, h)).await?;
         }
-        sh.queue.begin_commit(id)?;
+        write(sh, id, cancel, || sh.queue.begin_commit(id)).await?;
         sh.progress.job(id, JobState::Committing, job.size, job.size);
         let receipts: Vec<_> = sh.queue.parts(id)?.into_iter().filter_map(|p| p.receipt).collect();
         let spec = self::spec(&job, sha1.as_deref(), preferred);
         // Not cancellable: a commit in flight cannot be taken back (pause waits for it).
         let never = CancellationToken::new();
         return match pace(&handle, &never, |_| handle.provider.commit(&sess, &spec, &receipts)).await {
-            Ok(committed) => finish(sh, id, committed),
+            Ok(committed) => finish(sh, id, committed, cancel).await,
             Err(Stop::Provider(e)) if e.restart => {
                 tracing::warn!(job = id, "the provider forgot the upload at commit; starting over: {}", e.message);
-                sh.queue.reset_session(id)?;
+                write(sh, id, cancel, || sh.queue.reset_session(id)).await?;
                 let error = JobError { kind: e.kind, message: e.message };
-                sh.queue.retry_later(id, now_ms(), &error)?;
+                write(sh, id, cancel, || sh.queue.retry_later(id, now_ms(), &error)).await?;
                 Ok(Outcome::Later)
             }
             Err(e) => Err(e),
@@ -259,8 +307,10 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
     }
 }
 
-fn finish(sh: &Shared, id: i64, committed: Committed) -> Result<Outcome, Stop> {
-    sh.queue.finish(id, &committed)?;
+/// The provider has the file: recorded even if the database refuses for a while (a lost
+/// record would mean committing again).
+async fn finish(sh: &Shared, id: i64, committed: Committed, cancel: &CancellationToken) -> Result<Outcome, Stop> {
+    write(sh, id, cancel, || sh.queue.finish(id, &committed)).await?;
     tracing::info!(job = id, result = %committed.summary(), rapid = committed.rapid, "done");
     Ok(Outcome::Done)
 }
@@ -314,7 +364,7 @@ async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_
 
     let incoming = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let uploads = incoming
-        .map(|(spec, bytes)| send_part(sh, handle, job.id, session, spec, bytes))
+        .map(|(spec, bytes)| send_part(sh, handle, job.id, session, spec, bytes, cancel))
         .buffer_unordered(concurrency)
         .try_for_each(|()| std::future::ready(Ok(())));
     let sent = tokio::select! {
@@ -334,8 +384,8 @@ async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_
 
 /// One part: in flight in the ledger, sent (retried in place from memory), acknowledged in
 /// the ledger. Only the committed acknowledgement counts as progress.
-async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_json::Value, spec: PartSpec, bytes: Bytes) -> Result<(), Stop> {
-    sh.queue.part_start(job, spec.number)?;
+async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_json::Value, spec: PartSpec, bytes: Bytes, cancel: &CancellationToken) -> Result<(), Stop> {
+    write(sh, job, cancel, || sh.queue.part_start(job, spec.number)).await?;
     let sent = Arc::new(AtomicU64::new(0));
     sh.progress.part_started(job, spec.number, spec.length, sent.clone());
     let provider = &handle.provider;
@@ -353,8 +403,10 @@ async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_
         .await;
     match result {
         Ok(receipt) => {
-            sh.queue.add_bytes_sent(job, spec.length)?;
-            sh.queue.part_ack(job, &receipt)?;
+            // The provider has the part: its receipt waits out a refusing database rather
+            // than be lost and the part sent again.
+            write(sh, job, cancel, || sh.queue.add_bytes_sent(job, spec.length)).await?;
+            write(sh, job, cancel, || sh.queue.part_ack(job, &receipt)).await?;
             sh.progress.part_acked(job, spec.number, spec.length);
             Ok(())
         }

@@ -63,6 +63,9 @@ pub enum WatchStatus {
     Missing,
     Error,
     Paused,
+    /// Enabled, but no Ferry engine serves it right now (`ferry run --until-idle` ended,
+    /// the engine stopped): what changes meanwhile is caught up at the next start.
+    Stopped,
 }
 
 impl WatchStatus {
@@ -75,6 +78,7 @@ impl WatchStatus {
             WatchStatus::Missing => "missing",
             WatchStatus::Error => "error",
             WatchStatus::Paused => "paused",
+            WatchStatus::Stopped => "stopped",
         }
     }
 
@@ -87,6 +91,7 @@ impl WatchStatus {
             WatchStatus::Missing,
             WatchStatus::Error,
             WatchStatus::Paused,
+            WatchStatus::Stopped,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

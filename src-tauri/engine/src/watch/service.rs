@@ -151,6 +151,19 @@ impl WatchService {
                 }
             }
         }
+        self.stopped(&active);
+    }
+
+    /// Nobody serves these watches any more: their status says so instead of a stale
+    /// `watching` or `scanning` (a folder that is gone or unreadable keeps saying that).
+    fn stopped(&self, active: &HashMap<i64, Active>) {
+        for a in active.values() {
+            if matches!(a.status, WatchStatus::Scanning | WatchStatus::Watching | WatchStatus::Polling | WatchStatus::Starting) {
+                if let Err(e) = self.set_status(a.watch.id, WatchStatus::Stopped, &a.notes, 0) {
+                    tracing::warn!(watch = a.watch.id, "cannot record the status: {e}");
+                }
+            }
+        }
     }
 
     /// For `ferry run --until-idle`: one catch-up of every enabled watch, waiting for files
@@ -164,6 +177,7 @@ impl WatchService {
             tokio::time::sleep(TICK).await;
             self.tick(&mut active, None).await?;
         }
+        self.stopped(&active);
         Ok(self.queue.pending_count()?.saturating_sub(before) as usize)
     }
 

@@ -270,3 +270,26 @@ test('an unusable database: the window names the file and moves it aside to star
   assert.equal(readFileSync(path.join(broken, kept[0]), 'utf8'), junk, 'byte for byte');
   assert.equal(ferry(broken, ['account', 'list']), '', 'a fresh, usable database');
 });
+
+test('a window that finds `ferry run` at work says so, and takes over engine and watchers when it exits', async () => {
+  await driver.quit().catch(() => {});
+  const run = spawn(APP, ['run'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  await sleep(1000);
+  driver = await open();
+  await go('queue');
+  const note = await find(driver, 'engine-note', 15000);
+  console.log(`# with ferry run at work the window says: ${await text(note)}`);
+  const first = path.join(watched, 'while-ferry-run.bin');
+  writeFileSync(first, randomBytes(100_000));
+  await until('uploaded by ferry run', () => jobs().find((j) => j.file === first && j.state === 'done'), 30000);
+
+  run.kill('SIGTERM');
+  await new Promise((r) => run.once('exit', r));
+  await until('the window took over', async () => (await driver.executeScript('return document.querySelectorAll(\'[data-testid="engine-note"]\').length')) === 0, 15000);
+  const second = path.join(watched, 'after-ferry-run.bin');
+  writeFileSync(second, randomBytes(100_000));
+  await until('uploaded by the window', () => jobs().find((j) => j.file === second && j.state === 'done'), 30000);
+  await sleep(2000);
+  for (const f of [first, second]) assert.equal(jobs().filter((j) => j.file === f).length, 1, `one job for ${path.basename(f)}`);
+  assert.equal(sha1(readFileSync(path.join(root, 'after-ferry-run.bin'))), sha1(readFileSync(second)));
+});

@@ -44,24 +44,26 @@ pub struct QuitRequested {
     pub running: u32,
 }
 
-/// Each running job's latest smoothed rate, for the tray's status line.
+/// Each running job's latest smoothed rate and bytes in flight, for the tray's status line.
 #[derive(Default)]
-pub struct Rates(Mutex<HashMap<i64, f64>>);
+pub struct Rates(Mutex<HashMap<i64, (f64, u64)>>);
 
 impl Rates {
     fn note(&self, updates: &[JobProgress]) {
         let mut rates = self.0.lock().unwrap_or_else(|p| p.into_inner());
         for u in updates {
             if matches!(u.state, JobState::Uploading | JobState::Hashing | JobState::Committing) {
-                rates.insert(u.job, u.rate);
+                rates.insert(u.job, (u.rate, u.bytes.saturating_sub(u.bytes_acked)));
             } else {
                 rates.remove(&u.job);
             }
         }
     }
 
-    pub fn total(&self) -> f64 {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    /// (bytes a second, bytes sent but not yet acknowledged) of every running job.
+    pub fn total(&self) -> (f64, u64) {
+        let rates = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (rates.values().map(|r| r.0).sum(), rates.values().map(|r| r.1).sum())
     }
 }
 

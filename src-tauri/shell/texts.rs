@@ -89,15 +89,16 @@ pub fn mood(s: &QueueSummary) -> Mood {
 }
 
 /// One line: "Uploading 3 · 12.4 MiB/s · 2 min left", "Idle", "2 failed", …
-/// `rate` is bytes a second as this process measures it (0 when another engine uploads).
-pub fn status_line(lang: Lang, s: &QueueSummary, rate: f64) -> String {
+/// `rate` is bytes a second as this process measures it (0 when another engine uploads);
+/// `in_flight` the bytes sent but not yet acknowledged (not in `bytes_left`'s count).
+pub fn status_line(lang: Lang, s: &QueueSummary, rate: f64, in_flight: u64) -> String {
     let zh = lang == Lang::Zh;
     let mut parts: Vec<String> = vec![];
     if s.running > 0 {
         parts.push(if zh { format!("正在上传 {} 个", s.running) } else { format!("Uploading {}", s.running) });
         if rate >= 1.0 {
             parts.push(format!("{}/s", bytes(rate)));
-            let secs = (s.bytes_left as f64 / rate).ceil() as u64;
+            let secs = (s.bytes_left.saturating_sub(in_flight) as f64 / rate).ceil() as u64;
             parts.push(left(zh, secs));
         }
     }
@@ -133,6 +134,8 @@ fn bytes(n: f64) -> String {
 fn left(zh: bool, secs: u64) -> String {
     let mins = secs.div_ceil(60);
     match (zh, mins) {
+        (false, _) if secs < 60 => "<1 min left".into(),
+        (true, _) if secs < 60 => "剩余不到 1 分钟".into(),
         (false, 0..=1) => "1 min left".into(),
         (false, 2..=59) => format!("{mins} min left"),
         (false, _) => format!("{} h {} min left", mins / 60, mins % 60),
@@ -154,13 +157,16 @@ mod tests {
     fn status_lines_in_both_languages() {
         let busy = summary(3, 0, 0, 0, 12 * 1024 * 1024 * 100);
         let rate = 12.4 * 1024.0 * 1024.0;
-        assert_eq!(status_line(Lang::En, &busy, rate), "Uploading 3 · 12.4 MiB/s · 2 min left");
-        assert_eq!(status_line(Lang::Zh, &busy, rate), "正在上传 3 个 · 12.4 MiB/s · 剩余 2 分钟");
-        assert_eq!(status_line(Lang::En, &summary(0, 0, 0, 0, 0), 0.0), "Idle");
-        assert_eq!(status_line(Lang::Zh, &summary(0, 0, 0, 0, 0), 0.0), "空闲");
-        assert_eq!(status_line(Lang::En, &summary(0, 0, 0, 2, 0), 0.0), "2 failed");
-        assert_eq!(status_line(Lang::En, &summary(0, 0, 4, 0, 0), 0.0), "4 paused");
-        assert_eq!(status_line(Lang::En, &summary(1, 2, 0, 1, 10), 0.0), "Uploading 1 · 2 queued · 1 failed");
+        assert_eq!(status_line(Lang::En, &busy, rate, 0), "Uploading 3 · 12.4 MiB/s · 2 min left");
+        assert_eq!(status_line(Lang::Zh, &busy, rate, 0), "正在上传 3 个 · 12.4 MiB/s · 剩余 2 分钟");
+        // What is in flight is nearly sent: 1,200 MiB − 700 MiB at 12.4 MiB/s is 41 s.
+        assert_eq!(status_line(Lang::En, &busy, rate, 700 * 1024 * 1024), "Uploading 3 · 12.4 MiB/s · <1 min left");
+        assert_eq!(status_line(Lang::Zh, &busy, rate, 700 * 1024 * 1024), "正在上传 3 个 · 12.4 MiB/s · 剩余不到 1 分钟");
+        assert_eq!(status_line(Lang::En, &summary(0, 0, 0, 0, 0), 0.0, 0), "Idle");
+        assert_eq!(status_line(Lang::Zh, &summary(0, 0, 0, 0, 0), 0.0, 0), "空闲");
+        assert_eq!(status_line(Lang::En, &summary(0, 0, 0, 2, 0), 0.0, 0), "2 failed");
+        assert_eq!(status_line(Lang::En, &summary(0, 0, 4, 0, 0), 0.0, 0), "4 paused");
+        assert_eq!(status_line(Lang::En, &summary(1, 2, 0, 1, 10), 0.0, 0), "Uploading 1 · 2 queued · 1 failed");
     }
 
     #[test]

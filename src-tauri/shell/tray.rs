@@ -104,9 +104,9 @@ pub fn install(app: &AppHandle) -> tauri::Result<Tray> {
 
 impl Tray {
     /// Relabels the menu and, if the status changed, the tooltip and icon.
-    pub fn show(&self, lang: Lang, summary: &QueueSummary, rate: f64, window_visible: bool, problem: Option<&str>) {
+    pub fn show(&self, lang: Lang, summary: &QueueSummary, (rate, in_flight): (f64, u64), window_visible: bool, problem: Option<&str>) {
         let t = texts::texts(lang);
-        let mut line = texts::status_line(lang, summary, rate);
+        let mut line = texts::status_line(lang, summary, rate, in_flight);
         if let Some(p) = problem {
             line = format!("{p} · {line}");
         }

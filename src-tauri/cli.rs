@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use ferry_engine::accounts::{Account, AccountInput, ProviderKind};
 use ferry_engine::creds::Secret;
 use ferry_engine::queue::{JobState, Transition};
-use ferry_engine::transfer::{Engine, EngineSettings, JobProgress, ProgressSink};
+use ferry_engine::transfer::{Engine, EngineLock, EngineSettings, JobProgress, ProgressSink};
 use ferry_engine::watch::{AfterUpload, WatchInput, WatchService};
 use ferry_engine::{Error, Ferry};
 
@@ -325,9 +325,19 @@ impl ProgressSink for Announce {
             println!("job {} {}", u.job, u.state.as_str());
         }
     }
+
+    /// The problem itself reaches stderr through the log (a warning); its end is said here.
+    fn health(&self, problem: Option<ferry_engine::transfer::EngineProblem>) {
+        if problem.is_none() {
+            eprintln!("ferry: the engine's problem cleared; carrying on");
+        }
+    }
 }
 
 async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
+    // The lock first: watched folders are served only by the process that holds it, so a
+    // `ferry run` beside a working window neither watches nor rewrites watch statuses.
+    let lock = EngineLock::acquire(ferry.data_dir())?;
     let engine = Engine::new(ferry, std::sync::Arc::new(Announce))?;
     let waker = engine.clone();
     let watches = WatchService::new(ferry, std::sync::Arc::new(move || waker.wake()));
@@ -337,7 +347,7 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
         if queued > 0 {
             eprintln!("ferry: {queued} file(s) queued from watched folders");
         }
-        let report = engine.run(true).await;
+        let report = engine.run_locked(&lock, true).await;
         watches.after_uploads()?;
         return finish_run(report?);
     }
@@ -352,7 +362,7 @@ async fn run_engine(ferry: &Ferry, until_idle: bool) -> Result<(), Failure> {
         }
         stopper.shutdown();
     });
-    let report = engine.run(false).await;
+    let report = engine.run_locked(&lock, false).await;
     stop.cancel();
     let _ = watching.await;
     finish_run(report?)

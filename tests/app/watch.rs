@@ -246,3 +246,28 @@ fn an_unreadable_folder_is_reported_and_the_rest_uploaded() {
     assert!(list.contains("1 folder(s) could not be read") && list.contains("locked (Permission denied"), "{list}");
     std::fs::set_permissions(src.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn a_second_engine_neither_watches_nor_touches_the_watch_statuses() {
+    let s = Sandbox::new();
+    let dest = s.dir.path().join("dest");
+    s.add_local("disk", &dest);
+    let src = s.dir.path().join("inbox");
+    std::fs::create_dir_all(&src).unwrap();
+    let id = watch_add(&s, &src, &["--quiet-secs", "1"]);
+    let mut first = s.spawn_run(&[]);
+    wait_for(30, "the first engine watching", || watch_json(&s, id)["status"] == "watching");
+    write_random(&src.join("late.bin"), 10_000, 5);
+    std::thread::sleep(Duration::from_millis(1100)); // older than the quiet period
+
+    for args in [&["run", "--until-idle"][..], &["run"][..]] {
+        let second = s.run(args, "");
+        assert_eq!(second.code(), 1, "{args:?}");
+        assert!(second.stderr().contains("another Ferry engine"), "{}", second.stderr());
+        assert_eq!(watch_json(&s, id)["status"], "watching", "{args:?} left the statuses alone");
+    }
+    wait_for(30, "the file uploaded by the first engine", || done_jobs(&s).len() == 1);
+    assert_eq!(s.jobs().len(), 1, "queued once, by the engine that holds the lock");
+    let _ = std::process::Command::new("kill").arg(first.id().to_string()).status();
+    assert!(first.wait().unwrap().success());
+}

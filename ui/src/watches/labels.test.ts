@@ -5,17 +5,17 @@ import { setLang, t } from '../lib/i18n';
 import { watchView } from './fixtures';
 import { afterLabel, destLabel, noteText, notesLine, ruleLines, statusHint, statusLabel, statusLine, statusTone } from './labels';
 
-const STATUSES: WatchStatus[] = ['starting', 'scanning', 'watching', 'polling', 'missing', 'error', 'paused'];
+const STATUSES: WatchStatus[] = ['starting', 'scanning', 'watching', 'polling', 'missing', 'error', 'paused', 'stopped'];
 
 beforeEach(() => setLang('en'));
 
 describe('status', () => {
   it('has a human label for every status, in both languages', () => {
     const en = STATUSES.map((s) => statusLabel(get(t), s));
-    expect(en).toEqual(['Starting', 'Scanning', 'Watching', 'Rescanning periodically', 'Folder missing', 'Error', 'Paused']);
+    expect(en).toEqual(['Starting', 'Scanning', 'Watching', 'Rescanning periodically', 'Folder missing', 'Error', 'Paused', 'Not watched now']);
     setLang('zh');
     const zh = STATUSES.map((s) => statusLabel(get(t), s));
-    expect(zh).toEqual(['正在启动', '正在扫描', '正在监视', '定期重新扫描', '文件夹不存在', '出错', '已暂停']);
+    expect(zh).toEqual(['正在启动', '正在扫描', '正在监视', '定期重新扫描', '文件夹不存在', '出错', '已暂停', '当前未监视']);
   });
 
   it('shows a status the Rust side added before its translation as is', () => {
@@ -28,10 +28,11 @@ describe('status', () => {
     expect(statusHint(get(t), 'polling')).toMatch(/rescans every 30 seconds/);
     expect(statusHint(get(t), 'missing')).toMatch(/comes back/);
     expect(statusHint(get(t), 'watching')).toBe('');
+    expect(statusHint(get(t), 'stopped')).toMatch(/when Ferry runs again/);
   });
 
   it('colours all-well, working, attention, broken and off differently', () => {
-    expect(STATUSES.map(statusTone)).toEqual(['busy', 'busy', 'ok', 'warn', 'warn', 'bad', 'off']);
+    expect(STATUSES.map(statusTone)).toEqual(['busy', 'busy', 'ok', 'warn', 'warn', 'bad', 'off', 'off']);
   });
 
   it('adds the files waiting to settle to the status line', () => {

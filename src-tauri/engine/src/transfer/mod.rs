@@ -167,13 +167,15 @@ impl Engine {
     /// running. Only one engine works a data dir at a time: this takes the engine lock.
     pub async fn run(self: &Arc<Self>, until_idle: bool) -> Result<RunReport> {
         let lock = EngineLock::acquire(&self.data_dir)?;
-        self.run_locked(lock, until_idle).await
+        self.run_locked(&lock, until_idle).await
     }
 
-    /// [`Engine::run`] with a lock the caller took (the window holds it for its watchers
-    /// too). Errors of the database meanwhile do not end it: it backs off, retries, and
-    /// reports the problem through [`ProgressSink::health`] until it clears.
-    pub async fn run_locked(self: &Arc<Self>, lock: EngineLock, until_idle: bool) -> Result<RunReport> {
+    /// [`Engine::run`] under a lock the caller holds (and keeps after the run: the window
+    /// holds it for its watchers too, and for a new engine should this one ever stop).
+    /// Errors of the database meanwhile do not end it: it backs off, retries, and reports
+    /// the problem through [`ProgressSink::health`] until it clears. An engine runs once:
+    /// to start again after `run` returned, make a new one.
+    pub async fn run_locked(self: &Arc<Self>, lock: &EngineLock, until_idle: bool) -> Result<RunReport> {
         if lock.data_dir() != self.data_dir {
             return Err(Error::Unsupported(format!("the engine lock of {} does not cover {}", lock.data_dir().display(), self.data_dir.display())));
         }
@@ -250,7 +252,6 @@ impl Engine {
         }
         self.stop.cancel();
         let _ = ticker.await;
-        drop(lock);
         Ok(report)
     }
 

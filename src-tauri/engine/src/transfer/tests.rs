@@ -384,3 +384,27 @@ async fn a_job_left_active_by_a_worker_that_vanished_goes_back_to_the_queue() {
     b.all_uploaded_once(&wary);
     b.none_left_active();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_while_the_database_refuses_and_the_next_run_completes_the_work() {
+    let b = bench(2, 2 << 20, &[("part_size", "65536".into()), ("bandwidth", (2 << 20).to_string())]);
+    let (engine, _) = b.engine(Arc::new(NoProgress), None, false);
+    b.ferry.store.conn().busy_timeout(Duration::from_millis(100)).unwrap();
+    let running = run(&engine, false);
+    let first = b.files[0].0;
+    until("uploads under way", || b.ferry.queue.view(first).unwrap().parts_done >= 2).await;
+    let other = rusqlite::Connection::open(b.ferry.store.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    until("the lock reported", || engine.problem().is_some()).await;
+    engine.shutdown();
+    let report = finished(running).await;
+    assert!(report.failed.is_empty());
+    other.execute_batch("COMMIT").unwrap();
+
+    // The next start recovers what the shutdown could not write and finishes.
+    let (engine, wary) = b.engine(Arc::new(NoProgress), None, false);
+    let report = finished(run(&engine, true)).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    b.all_uploaded_once(&wary);
+    b.none_left_active();
+}

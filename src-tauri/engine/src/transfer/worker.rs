@@ -149,7 +149,7 @@ async fn settle(sh: &Shared, id: i64, stop: Stop, cancel: &CancellationToken) ->
             (e.kind(), e.to_string(), true)
         }
         Stop::Engine(e) => (e.kind(), e.to_string(), e.kind() == ErrorKind::KeyringUnavailable),
-        Stop::Panic(m) => (ErrorKind::Internal, format!("Ferry hit an internal error while uploading this file ({m}); it will try again"), true),
+        Stop::Panic(m) => (ErrorKind::Internal, format!("Ferry hit an internal error while uploading this file: {m}"), true),
         Stop::Interrupted | Stop::Lost(_) => unreachable!("handled by the caller"),
     };
     // Name the file in every error people see.
@@ -172,7 +172,12 @@ async fn settle(sh: &Shared, id: i64, stop: Stop, cancel: &CancellationToken) ->
     };
     // Not recorded (the state changed meanwhile, or shutdown while the database refused):
     // a job left active is put back by the engine's sweep or the next start.
-    r.unwrap_or(Outcome::Stopped)
+    r.unwrap_or_else(|stop| {
+        if let Stop::Lost(e) = stop {
+            tracing::info!(job = id, "state changed meanwhile: {e}");
+        }
+        Outcome::Stopped
+    })
 }
 
 fn spec<'a>(job: &'a Job, sha1: Option<&'a str>, preferred: u64) -> JobSpec<'a> {

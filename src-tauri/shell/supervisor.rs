@@ -23,58 +23,78 @@ pub async fn supervise(app: AppHandle, sink: Arc<dyn ProgressSink>) {
     let ferry = state.ferry.clone();
     let quitting = state.quitting.clone();
     let mut first = true;
+    // Once taken, the lock is kept until Ferry quits: a restarted engine never lets another
+    // process slip in between.
+    let mut held: Option<EngineLock> = None;
     while !quitting.is_cancelled() {
-        let wait = match EngineLock::try_acquire(ferry.data_dir()) {
-            Ok(Some(lock)) => {
-                // Every run gets a fresh engine: a stopped one stays stopped.
-                let engine = if first {
-                    state.engine()
-                } else {
-                    match Engine::new(&ferry, sink.clone()) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            set_status(&app, false, Some(format!("the engine cannot start: {e}")));
-                            tokio::select! { _ = quitting.cancelled() => break, _ = tokio::time::sleep(RESTART_AFTER) => continue }
-                        }
+        if held.is_none() {
+            match EngineLock::try_acquire(ferry.data_dir()) {
+                Ok(Some(lock)) => held = Some(lock),
+                Ok(None) => {
+                    set_status(&app, false, Some("another Ferry (`ferry run`) is uploading this queue; this window takes over when it stops".into()));
+                    if pause(&quitting, LOOK_AGAIN).await {
+                        break;
                     }
-                };
-                first = false;
-                state.set_engine(engine.clone());
-                // A problem of the engine before this one is not this one's.
-                if state.problem().is_some() {
-                    state.set_problem(None);
-                    let _ = super::events::EngineHealth(None).emit(&app);
+                    continue;
                 }
-                set_status(&app, true, None);
-                let stop_watching = quitting.child_token();
-                let watching = tauri::async_runtime::spawn(watch_service(&app, &engine).run(stop_watching.clone()));
-                let result = engine.run_locked(lock, false).await;
-                stop_watching.cancel();
-                let _ = watching.await;
-                if quitting.is_cancelled() {
-                    break;
+                Err(e) => {
+                    set_status(&app, false, Some(e.to_string()));
+                    if pause(&quitting, LOOK_AGAIN).await {
+                        break;
+                    }
+                    continue;
                 }
-                let why = match result {
-                    Ok(_) => "the engine stopped".to_owned(),
-                    Err(e) => format!("the engine stopped: {e}"),
-                };
-                tracing::warn!("{why}; starting it again");
-                set_status(&app, false, Some(why));
-                RESTART_AFTER
             }
-            Ok(None) => {
-                set_status(&app, false, Some("another Ferry (`ferry run`) is uploading this queue; this window takes over when it stops".into()));
-                LOOK_AGAIN
-            }
-            Err(e) => {
-                set_status(&app, false, Some(e.to_string()));
-                LOOK_AGAIN
+        }
+        let lock = held.as_ref().expect("held above");
+        // An engine runs once: every restart gets a fresh one.
+        let engine = if first {
+            state.engine()
+        } else {
+            match Engine::new(&ferry, sink.clone()) {
+                Ok(e) => e,
+                Err(e) => {
+                    set_status(&app, false, Some(format!("the engine cannot start: {e}")));
+                    if pause(&quitting, RESTART_AFTER).await {
+                        break;
+                    }
+                    continue;
+                }
             }
         };
-        tokio::select! {
-            _ = quitting.cancelled() => break,
-            _ = tokio::time::sleep(wait) => {}
+        first = false;
+        state.set_engine(engine.clone());
+        // A problem of the engine before this one is not this one's.
+        if state.problem().is_some() {
+            state.set_problem(None);
+            let _ = super::events::EngineHealth(None).emit(&app);
         }
+        set_status(&app, true, None);
+        let stop_watching = quitting.child_token();
+        let watching = tauri::async_runtime::spawn(watch_service(&app, &engine).run(stop_watching.clone()));
+        let result = engine.run_locked(lock, false).await;
+        stop_watching.cancel();
+        let _ = watching.await;
+        if quitting.is_cancelled() {
+            break;
+        }
+        let why = match result {
+            Ok(_) => "the engine stopped".to_owned(),
+            Err(e) => format!("the engine stopped: {e}"),
+        };
+        tracing::warn!("{why}; starting it again");
+        set_status(&app, false, Some(why));
+        if pause(&quitting, RESTART_AFTER).await {
+            break;
+        }
+    }
+}
+
+/// Sleeps `how_long`; true if Ferry is quitting meanwhile.
+async fn pause(quitting: &tokio_util::sync::CancellationToken, how_long: Duration) -> bool {
+    tokio::select! {
+        _ = quitting.cancelled() => true,
+        _ = tokio::time::sleep(how_long) => false,
     }
 }
 

@@ -20,11 +20,20 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
 #[derive(Parser)]
-#[command(name = "ferry", version, about = "Resumable uploads to DingTalk, Feishu/Lark, Alibaba Cloud PDS and iFlytek")]
+// A word that names a command is that command; anything else opens the window with those
+// files (`ferry FILE...`, a file manager's "Open with"). `./queue` queues a file named queue.
+#[command(name = "ferry", version, about = "Resumable uploads to DingTalk, Feishu/Lark, Alibaba Cloud PDS and iFlytek", args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Where Ferry keeps its database and logs (env FERRY_DATA_DIR; default: the platform's app-data dir)
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Start the window hidden in the tray (how Ferry starts at login)
+    #[arg(long)]
+    pub hidden: bool,
+    /// Files or folders to queue in the window, to the account last used (a running window
+    /// gets them and comes to the front)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// With no command, Ferry opens its window.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -67,7 +76,8 @@ pub enum Command {
     Resume(JobSelection),
     /// Cancel jobs (aborts the provider's upload session)
     Cancel(JobSelection),
-    /// Engine settings: concurrency, bandwidth, part size, retries
+    /// Settings: concurrency, bandwidth, part size, retries; autostart (start at login) and
+    /// start_hidden
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
@@ -263,7 +273,7 @@ pub fn run(command: Command, data_dir: &Path) -> i32 {
         Command::Pause(sel) => control(&ferry, sel, Control::Pause, &runtime),
         Command::Resume(sel) => control(&ferry, sel, Control::Resume, &runtime),
         Command::Cancel(sel) => control(&ferry, sel, Control::Cancel, &runtime),
-        Command::Config { command } => config(&ferry, command),
+        Command::Config { command } => config(&ferry, command, data_dir),
         Command::Watch { command } => watch(&ferry, command),
         Command::Database { .. } => unreachable!("handled before opening the database"),
         Command::Ls { account, path, json } => runtime.block_on(ls(&ferry, &account, path.as_deref().unwrap_or(""), json)),
@@ -509,17 +519,58 @@ fn control(ferry: &Ferry, sel: JobSelection, what: Control, runtime: &tokio::run
     }
 }
 
-fn config(ferry: &Ferry, command: ConfigCommand) -> Result<(), Failure> {
+/// The settings of the desktop (start at login), kept in the autostart entry, not in SQLite.
+const DESKTOP_KEYS: [&str; 2] = ["autostart", "start_hidden"];
+
+fn desktop_get(key: &str) -> Option<String> {
+    let now = crate::autostart::read();
+    match key {
+        "autostart" => Some(now.enabled.to_string()),
+        "start_hidden" => Some(now.hidden.to_string()),
+        _ => None,
+    }
+}
+
+fn desktop_set(key: &str, value: &str, data_dir: &Path) -> Result<(), Failure> {
+    let on = match value.trim() {
+        "true" | "on" | "1" => true,
+        "false" | "off" | "0" => false,
+        _ => return Err(usage(format!("{key}: expected true or false, not \"{value}\""))),
+    };
+    let mut want = crate::autostart::read();
+    match key {
+        "autostart" => want.enabled = on,
+        _ => want.hidden = on,
+    }
+    // "Start hidden" alone only matters once autostart is on: remember it in the entry then.
+    if key == "start_hidden" && !want.enabled {
+        return Err(usage("start_hidden applies to the autostart entry: turn autostart on first"));
+    }
+    crate::autostart::write(want, data_dir).map_err(|e| Failure {
+        code: EXIT_FAILED,
+        message: format!("cannot change the autostart entry {}: {e}", crate::autostart::entry_path().map(|p| p.display().to_string()).unwrap_or_default()),
+    })
+}
+
+fn config(ferry: &Ferry, command: ConfigCommand, data_dir: &Path) -> Result<(), Failure> {
     let settings = EngineSettings::load(&ferry.queue)?;
     match command {
         ConfigCommand::List => {
             for key in EngineSettings::keys() {
                 println!("{key}={}", settings.get(key).unwrap_or_default());
             }
+            for key in DESKTOP_KEYS {
+                println!("{key}={}", desktop_get(key).unwrap_or_default());
+            }
+        }
+        ConfigCommand::Get { key } if DESKTOP_KEYS.contains(&key.as_str()) => println!("{}", desktop_get(&key).unwrap_or_default()),
+        ConfigCommand::Set { key, value } if DESKTOP_KEYS.contains(&key.as_str()) => {
+            desktop_set(&key, &value, data_dir)?;
+            println!("{key}={}", desktop_get(&key).unwrap_or_default());
         }
         ConfigCommand::Get { key } => match settings.get(&key) {
             Some(v) => println!("{v}"),
-            None => return Err(usage(format!("unknown setting \"{key}\" (known: {})", EngineSettings::keys().collect::<Vec<_>>().join(", ")))),
+            None => return Err(usage(format!("unknown setting \"{key}\" (known: {})", EngineSettings::keys().chain(DESKTOP_KEYS).collect::<Vec<_>>().join(", ")))),
         },
         ConfigCommand::Set { key, value } => {
             EngineSettings::set(&ferry.queue, &key, &value)?;

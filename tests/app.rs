@@ -5,6 +5,7 @@
 mod app {
     pub mod support;
     mod cli_accounts;
+    mod cli_desktop;
     mod engine_control;
     mod engine_crash;
     mod engine_uploads;

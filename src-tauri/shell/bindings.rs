@@ -5,7 +5,7 @@
 use tauri_specta::{collect_commands, collect_events, Builder};
 
 use super::commands::*;
-use super::events::{EngineStatus, QueueChanged, QueueProgress, WatchesChanged};
+use super::events::{EngineHealth, EngineStatus, FilesOpened, QueueChanged, QueueProgress, QuitRequested, WatchesChanged};
 
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -34,8 +34,18 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             folder_roots,
             list_folder,
             make_folder,
+            set_ui_language,
+            take_opened_files,
+            get_autostart,
+            set_autostart,
+            quit_app,
+            tray_action,
+            tray_menu,
+            engine_problem,
+            startup_problem,
+            move_database_aside,
         ])
-        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged])
+        .events(collect_events![QueueProgress, QueueChanged, EngineStatus, WatchesChanged, FilesOpened, QuitRequested, EngineHealth])
 }
 
 #[cfg(test)]

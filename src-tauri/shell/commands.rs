@@ -116,7 +116,7 @@ pub async fn enqueue(app: Shell<'_>, handle: AppHandle, paths: Vec<String>, acco
         ferry_engine::enqueue::enqueue_paths(f, &account, &paths, &dest)
     })
     .await?;
-    app.engine.wake();
+    app.engine().wake();
     let _ = QueueChanged.emit(&handle);
     Ok(report)
 }
@@ -163,14 +163,14 @@ pub async fn control_jobs(app: Shell<'_>, handle: AppHandle, control: JobControl
                 // A paused or cancelled job's worker stops now, not at the next poll. A resumed
                 // job has none: interrupting would stop the worker that just took it.
                 if !matches!(control, JobControl::Resume) {
-                    app.engine.interrupt(id);
+                    app.engine().interrupt(id);
                 }
                 report.applied.push(id);
             }
             Err(e) => report.refused.push(e),
         }
     }
-    app.engine.wake();
+    app.engine().wake();
     let _ = QueueChanged.emit(&handle);
     Ok(report)
 }
@@ -199,8 +199,8 @@ pub async fn set_settings(app: Shell<'_>, settings: EngineSettings) -> Result<En
         EngineSettings::load(&f.queue)
     })
     .await?;
-    app.engine.reload_settings().map_err(UiError::from)?;
-    app.engine.wake();
+    app.engine().reload_settings().map_err(UiError::from)?;
+    app.engine().wake();
     Ok(saved)
 }
 
@@ -283,4 +283,87 @@ pub async fn list_folder(app: Shell<'_>, account: String, folder: String, page: 
 #[specta::specta]
 pub async fn make_folder(app: Shell<'_>, account: String, parent: String, name: String) -> Result<Entry, UiError> {
     browser(&app, account).await?.make_in(&parent, &name).await.map_err(UiError::from)
+}
+
+/// The page's language, so the tray and notifications speak it too (on start and on change).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_ui_language(app: Shell<'_>, handle: AppHandle, lang: super::Lang) -> Result<(), UiError> {
+    *app.lang.lock().unwrap_or_else(|p| p.into_inner()) = lang;
+    super::tray::refresh(&handle).await;
+    Ok(())
+}
+
+/// Paths given to `ferry FILE...` (this launch or a later one) not yet queued; each once.
+#[tauri::command]
+#[specta::specta]
+pub fn take_opened_files(app: Shell<'_>) -> Vec<String> {
+    super::launch::take(&app)
+}
+
+/// Start at login, as the autostart entry says now.
+#[tauri::command]
+#[specta::specta]
+pub fn get_autostart() -> crate::autostart::Autostart {
+    crate::autostart::read()
+}
+
+/// Writes or removes the autostart entry; returns what it says afterwards.
+#[tauri::command]
+#[specta::specta]
+pub fn set_autostart(app: Shell<'_>, want: crate::autostart::Autostart) -> Result<crate::autostart::Autostart, UiError> {
+    crate::autostart::write(want, app.ferry.data_dir())
+        .map_err(|e| UiError::from(Error::io("cannot change the autostart entry".to_owned(), e)))?;
+    Ok(crate::autostart::read())
+}
+
+/// Quits Ferry (the user confirmed; running uploads resume at the next start).
+#[tauri::command]
+#[specta::specta]
+pub fn quit_app(handle: AppHandle) {
+    handle.exit(0);
+}
+
+/// Does what the tray menu item does (the same code as a click), for keyboard users of the
+/// window and for the E2E tests, which cannot click a tray under Xvfb.
+#[tauri::command]
+#[specta::specta]
+pub fn tray_action(handle: AppHandle, action: super::tray::TrayAction) {
+    super::tray::act(&handle, action);
+}
+
+/// The tray menu as it reads now (status line, tooltip, icon, items).
+#[tauri::command]
+#[specta::specta]
+pub async fn tray_menu(app: Shell<'_>, handle: AppHandle) -> Result<super::tray::TrayMenu, UiError> {
+    super::tray::refresh(&handle).await;
+    Ok(app.tray.get().map(|t| t.menu()).unwrap_or_default())
+}
+
+/// The engine's persistent problem now (disk full, database locked, …), for a page that
+/// starts after it was announced.
+#[tauri::command]
+#[specta::specta]
+pub fn engine_problem(app: Shell<'_>) -> Option<ferry_engine::transfer::EngineProblem> {
+    app.problem()
+}
+
+/// Why the database could not be opened at start, while that lasts.
+#[tauri::command]
+#[specta::specta]
+pub fn startup_problem() -> Option<super::DatabaseProblem> {
+    super::STARTUP_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Moves the unusable database aside (kept, renamed) and starts fresh; returns where the
+/// old file went.
+#[tauri::command]
+#[specta::specta]
+pub async fn move_database_aside(handle: AppHandle, dir: State<'_, super::DataDir>) -> Result<String, UiError> {
+    let dir = dir.0.clone();
+    tauri::async_runtime::spawn_blocking(move || super::recover_database(&handle, &dir))
+        .await
+        .unwrap_or_else(|e| Err(Error::Unsupported(format!("internal error: {e}"))))
+        .map(|p| p.display().to_string())
+        .map_err(UiError::from)
 }

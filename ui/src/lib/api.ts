@@ -22,12 +22,19 @@ import {
   type QueueChanges,
   type Result,
   type UiError,
+  type Autostart,
+  type Lang,
+  type TrayAction,
+  type TrayMenu,
+  type EngineProblem,
+  type DatabaseProblem,
 } from './bindings';
 
 export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, SettingSpec, UiError } from './bindings';
 import type { Watch, WatchInput } from './bindings';
 export type { AfterUpload, UnreadableFolder, Watch, WatchInput, WatchNote, WatchStatus } from './bindings';
 export type { Entry, EntryKind, FolderRoots, Listing } from './bindings';
+export type { Autostart, DatabaseProblem, EngineProblem, Lang, TrayAction, TrayMenu } from './bindings';
 export type {
   Committed,
   ControlReport,
@@ -233,4 +240,66 @@ export function onWatchesChanged(handler: () => void): Promise<Unlisten> {
 
 export function onEngineStatus(handler: (status: EngineStatus) => void): Promise<Unlisten> {
   return events.engineStatus.listen((e) => handler(e.payload));
+}
+
+/** Tells Rust the page's language (the tray and notifications follow it). */
+export function setUiLanguage(lang: Lang): Promise<null> {
+  return call(() => commands.setUiLanguage(lang));
+}
+
+/** Paths given to `ferry FILE...` not queued yet (each is handed out once). */
+export async function takeOpenedFiles(): Promise<string[]> {
+  return call(async () => ({ status: 'ok', data: await commands.takeOpenedFiles() }));
+}
+
+/** A launch gave files to queue: take them. */
+export function onFilesOpened(handler: () => void): Promise<Unlisten> {
+  return events.filesOpened.listen(() => handler());
+}
+
+/** Quit was asked while uploads run: ask the user, then `quitApp()`. */
+export function onQuitRequested(handler: (running: number) => void): Promise<Unlisten> {
+  return events.quitRequested.listen((e) => handler(e.payload.running));
+}
+
+export async function quitApp(): Promise<void> {
+  await commands.quitApp();
+}
+
+/** Start at login, as the autostart entry says. */
+export async function getAutostart(): Promise<Autostart> {
+  return call(async () => ({ status: 'ok', data: await commands.getAutostart() }));
+}
+
+export function setAutostart(want: Autostart): Promise<Autostart> {
+  return call(() => commands.setAutostart(want));
+}
+
+/** What a tray menu item does (the same code as the click). */
+export async function trayAction(action: TrayAction): Promise<void> {
+  await commands.trayAction(action);
+}
+
+export function trayMenu(): Promise<TrayMenu> {
+  return call(() => commands.trayMenu());
+}
+
+/** The engine's persistent problem now (disk full, database locked, …), or null. */
+export async function engineProblem(): Promise<EngineProblem | null> {
+  return call(async () => ({ status: 'ok', data: await commands.engineProblem() }));
+}
+
+/** The engine's problem began (a value) or cleared (null). */
+export function onEngineHealth(handler: (problem: EngineProblem | null) => void): Promise<Unlisten> {
+  return events.engineHealth.listen((e) => handler(e.payload));
+}
+
+/** Why the database could not be opened at start, or null. */
+export async function startupProblem(): Promise<DatabaseProblem | null> {
+  return call(async () => ({ status: 'ok', data: await commands.startupProblem() }));
+}
+
+/** Moves the unusable database aside (kept) and starts fresh; resolves to the old file's new path. */
+export function moveDatabaseAside(): Promise<string> {
+  return call(() => commands.moveDatabaseAside());
 }

@@ -245,6 +245,89 @@ async makeFolder(account: string, parent: string, name: string) : Promise<Result
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The page's language, so the tray and notifications speak it too (on start and on change).
+ */
+async setUiLanguage(lang: Lang) : Promise<Result<null, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_ui_language", { lang }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Paths given to `ferry FILE...` (this launch or a later one) not yet queued; each once.
+ */
+async takeOpenedFiles() : Promise<string[]> {
+    return await TAURI_INVOKE("take_opened_files");
+},
+/**
+ * Start at login, as the autostart entry says now.
+ */
+async getAutostart() : Promise<Autostart> {
+    return await TAURI_INVOKE("get_autostart");
+},
+/**
+ * Writes or removes the autostart entry; returns what it says afterwards.
+ */
+async setAutostart(want: Autostart) : Promise<Result<Autostart, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_autostart", { want }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Quits Ferry (the user confirmed; running uploads resume at the next start).
+ */
+async quitApp() : Promise<void> {
+    await TAURI_INVOKE("quit_app");
+},
+/**
+ * Does what the tray menu item does (the same code as a click), for keyboard users of the
+ * window and for the E2E tests, which cannot click a tray under Xvfb.
+ */
+async trayAction(action: TrayAction) : Promise<void> {
+    await TAURI_INVOKE("tray_action", { action });
+},
+/**
+ * The tray menu as it reads now (status line, tooltip, icon, items).
+ */
+async trayMenu() : Promise<Result<TrayMenu, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("tray_menu") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The engine's persistent problem now (disk full, database locked, …), for a page that
+ * starts after it was announced.
+ */
+async engineProblem() : Promise<EngineProblem | null> {
+    return await TAURI_INVOKE("engine_problem");
+},
+/**
+ * Why the database could not be opened at start, while that lasts.
+ */
+async startupProblem() : Promise<DatabaseProblem | null> {
+    return await TAURI_INVOKE("startup_problem");
+},
+/**
+ * Moves the unusable database aside (kept, renamed) and starts fresh; returns where the
+ * old file went.
+ */
+async moveDatabaseAside() : Promise<Result<string, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("move_database_aside") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -252,14 +335,20 @@ async makeFolder(account: string, parent: string, name: string) : Promise<Result
 
 
 export const events = __makeEvents__<{
+engineHealth: EngineHealth,
 engineStatus: EngineStatus,
+filesOpened: FilesOpened,
 queueChanged: QueueChanged,
 queueProgress: QueueProgress,
+quitRequested: QuitRequested,
 watchesChanged: WatchesChanged
 }>({
+engineHealth: "engine-health",
 engineStatus: "engine-status",
+filesOpened: "files-opened",
 queueChanged: "queue-changed",
 queueProgress: "queue-progress",
+quitRequested: "quit-requested",
 watchesChanged: "watches-changed"
 })
 
@@ -299,6 +388,18 @@ export type AfterUpload = { kind: "keep" } |
  */
 { kind: "move"; dir: string }
 /**
+ * What the Settings page and `ferry config` show and change.
+ */
+export type Autostart = { 
+/**
+ * Start Ferry when the user logs in.
+ */
+enabled: boolean; 
+/**
+ * Start with no window, in the tray.
+ */
+hidden: boolean }
+/**
  * Where the file ended up: the provider's file id, URL or token.
  */
 export type Committed = { id: string | null; name: string | null; url: string | null; 
@@ -310,6 +411,22 @@ rapid?: boolean }
  * What a job control did to each job: the ids it applied to and the refusals.
  */
 export type ControlReport = { applied: number[]; refused: UiError[] }
+/**
+ * Why the data dir's database could not be opened at start (until it is moved aside).
+ */
+export type DatabaseProblem = { path: string; detail: string }
+/**
+ * The engine's persistent problem began (`Some`: disk full, database locked, …) or cleared.
+ */
+export type EngineHealth = EngineProblem | null
+/**
+ * What the window and the tray show while the engine cannot work normally.
+ */
+export type EngineProblem = { kind: ProblemKind; 
+/**
+ * A human sentence naming the file and the cause.
+ */
+message: string }
 export type EngineSettings = { 
 /**
  * Files uploading at once.
@@ -378,6 +495,10 @@ export type EntryKind = "folder" | "file"
  */
 export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "keyring_unavailable" | "secret_missing" | "storage" | "io" | "auth" | "permission" | "quota" | "rate_limited" | "expired" | "network" | "server" | "changed" | "unsupported" | "internal"
 /**
+ * A launch gave files to queue: take them with `take_opened_files`.
+ */
+export type FilesOpened = null
+/**
  * Where browsing an account starts.
  */
 export type FolderRoots = { 
@@ -425,6 +546,10 @@ error: string | null; result: Committed | null; sha1: string | null; bytes_sent:
  */
 next_run_at: number; created_at: number; finished_at: number | null }
 /**
+ * The UI language, told to Rust by the page whenever it is set.
+ */
+export type Lang = "en" | "zh"
+/**
  * One page of a folder's children: folders first, then by name; `next` asks for the rest.
  */
 export type Listing = { entries: Entry[]; next: string | null }
@@ -439,6 +564,15 @@ export type PartState = "pending" | "in_flight" | "acked"
  * One part, for the part grid.
  */
 export type PartView = { number: number; offset: number; length: number; state: PartState; attempts: number }
+export type ProblemKind = "disk_full" | 
+/**
+ * Another program holds the database's write lock past the busy timeout.
+ */
+"database_busy" | "database_io" | "database_corrupt" | 
+/**
+ * Anything else the engine loop could not do (its message says what).
+ */
+"internal"
 export type ProviderKind = "local" | "xfyun" | "dingtalk" | "feishu" | "pds"
 export type ProviderSpec = { kind: ProviderKind; settings: SettingSpec[]; 
 /**
@@ -484,6 +618,10 @@ reset: boolean }
  */
 export type QueueProgress = JobProgress[]
 /**
+ * Quit was asked while uploads run: the window asks the user, then calls `quit_app`.
+ */
+export type QuitRequested = { running: number }
+/**
  * A path that was not queued, and why (human words naming it).
  */
 export type Rejected = { file: string; error: string }
@@ -503,6 +641,14 @@ choices: string[];
  * The value is a folder id of the provider's space (chosen with Browse…).
  */
 folder?: boolean }
+/**
+ * What the tray menu offers; also what the test hook can click.
+ */
+export type TrayAction = "toggle_window" | "pause_all" | "resume_all" | "open_data_folder" | "quit"
+/**
+ * The menu as it reads now, item by item (for the test hook and the screenshots).
+ */
+export type TrayMenu = { status: string; tooltip: string; icon: string; items: string[] }
 /**
  * What the UI receives for any failed command: never a bare string.
  */

@@ -3,6 +3,7 @@
 //! a refused guard is an error, never a silent overwrite.
 
 mod state;
+mod summary;
 mod view;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 pub use state::{JobState, PartState, Transition};
+pub use summary::QueueSummary;
 pub use view::{JobView, PartView, QueueChanges};
 
 use crate::error::{Error, ErrorKind, Result};

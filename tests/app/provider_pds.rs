@@ -502,7 +502,9 @@ fn url_and_token_expiry_and_injected_faults_leave_every_file_byte_exact() {
             .unwrap();
     }
     s.config("part_size", &MIB.to_string());
-    s.config("bandwidth", &(12 * MIB).to_string());
+    // Slow enough that every mode's parts are in flight across several revocations below
+    // (the provider renews URLs before they expire, so only a revocation is refused).
+    s.config("bandwidth", &(6 * MIB).to_string());
     s.config("retry_base_ms", "20");
     s.config("retry_attempts", "20");
     let sizes = [0, KIB + 1, 5 * MIB + 3, 20 * MIB + 1];
@@ -516,7 +518,7 @@ fn url_and_token_expiry_and_injected_faults_leave_every_file_byte_exact() {
         let (stop2, mocks2) = (stop.clone(), &mocks);
         scope.spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(1500));
+                std::thread::sleep(Duration::from_millis(700));
                 for p in mocks2 {
                     p.mock.expire_upload_urls();
                     p.mock.expire_access_tokens();

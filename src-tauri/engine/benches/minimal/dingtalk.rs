@@ -4,7 +4,6 @@
 //! then `commit` (RETURN_DENTRY_IF_EXISTS first, as Ferry's default AUTO_RENAME does). No
 //! queue, no ledger, no retries, no pacing (the mock limits API calls, not PUTs).
 
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,7 +55,7 @@ pub async fn upload(base: &str, cfg: &DingtalkConfig, file: &Path, part: u64, at
                 let len = part.min(size - (n - 1) * part);
                 let bytes = tokio::task::spawn_blocking(move || {
                     let mut buf = vec![0u8; len as usize];
-                    f.read_exact_at(&mut buf, (n - 1) * part).unwrap();
+                    ferry_engine::platform::read_exact_at(&f, &mut buf, (n - 1) * part).unwrap();
                     buf
                 })
                 .await

@@ -4,7 +4,6 @@
 //! (serial: in order; parallel: `at_once` at a time), then `complete`. No queue, no ledger, no
 //! retries: Ferry's baseline on the same mock.
 
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -72,7 +71,7 @@ pub async fn upload(base: &str, cfg: &PdsConfig, file: &Path, part: u64, paralle
         async move {
             let bytes = tokio::task::spawn_blocking(move || {
                 let mut buf = vec![0u8; bytes as usize];
-                f.read_exact_at(&mut buf, (n - 1) * part).unwrap();
+                ferry_engine::platform::read_exact_at(&f, &mut buf, (n - 1) * part).unwrap();
                 buf
             })
             .await

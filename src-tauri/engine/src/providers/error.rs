@@ -67,11 +67,15 @@ pub fn server_seconds(secs: f64, cap: Duration) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(secs).unwrap_or(cap).min(cap))
 }
 
-/// An instant `d` from now, saturating instead of overflowing (a lifetime of 10^12 s).
-#[allow(dead_code)] // for the token and signed-URL caches (issue 14)
-pub fn after(d: Duration) -> std::time::Instant {
-    let now = std::time::Instant::now();
-    now.checked_add(d).unwrap_or_else(|| now + MAX_SERVER_WAIT * 365)
+/// The longest lifetime taken from a server (a token's, a URL's): anything longer, up to
+/// u64::MAX seconds, is nonsense and is taken as this, so adding it to an instant never
+/// overflows.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// An instant `d` from now on tokio's clock (the caches' deadlines), `d` capped at
+/// [`MAX_LIFETIME`].
+pub fn later(d: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + d.min(MAX_LIFETIME)
 }
 
 /// Parses a Retry-After header: seconds (possibly fractional) or an HTTP date.
@@ -109,7 +113,8 @@ mod tests {
     #[test]
     fn huge_lifetimes_saturate() {
         let d = server_seconds(1e12, Duration::MAX).unwrap();
-        assert!(after(d) > std::time::Instant::now());
+        assert!(later(d) > tokio::time::Instant::now());
+        assert!(later(Duration::from_secs(u64::MAX)) > tokio::time::Instant::now(), "u64::MAX seconds: no overflow");
         assert_eq!(server_seconds(0.0, MAX_SERVER_WAIT), Some(Duration::ZERO));
     }
 }

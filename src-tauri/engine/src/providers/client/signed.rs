@@ -37,7 +37,7 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// A target received just now, valid for `lifetime`.
     pub fn new(urls: Vec<String>, headers: Vec<(String, String)>, lifetime: Duration) -> Target {
-        Target { urls, headers, use_until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 4)) }
+        Target { urls, headers, use_until: crate::providers::error::later(lifetime.saturating_sub(EXPIRY_MARGIN.min(lifetime / 4))) }
     }
 
     /// Still safe to start a PUT with.

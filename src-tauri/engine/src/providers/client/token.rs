@@ -96,7 +96,7 @@ impl TokenCache {
 
     fn store(&self, cached: &mut Option<Cached>, f: Fetched) -> ProviderResult<Token> {
         let token = Token { value: f.value, id: self.next_id.fetch_add(1, Ordering::Relaxed), proven: Arc::default() };
-        *cached = Some(Cached { token: token.clone(), renew_at: Instant::now() + f.renew_after });
+        *cached = Some(Cached { token: token.clone(), renew_at: crate::providers::error::later(f.renew_after) });
         Ok(token)
     }
 }

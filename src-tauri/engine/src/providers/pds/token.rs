@@ -95,7 +95,7 @@ impl Tokens {
         let refresh = Secret::new(grant.refresh_token);
         if refresh != stored {
             if let Err(e) = self.store(&refresh).await {
-                let renew_at = Instant::now() + fetched.renew_after;
+                let renew_at = crate::providers::error::later(fetched.renew_after);
                 *self.unsaved.lock().unwrap_or_else(|p| p.into_inner()) = Some((refresh, fetched.value, renew_at));
                 return Err(e);
             }

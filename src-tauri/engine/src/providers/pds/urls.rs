@@ -66,7 +66,7 @@ fn expiry_in_query(url: &str) -> Option<SystemTime> {
         .1
         .parse::<u64>()
         .ok()?;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// The `<Code>` and `<Message>` of an object-storage XML error.

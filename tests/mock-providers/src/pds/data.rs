@@ -54,7 +54,9 @@ impl App {
     /// A pre-signed PUT URL for one part, valid for the configured lifetime.
     pub(crate) fn upload_url(&self, host: &str, upload_id: &str, part: u32) -> String {
         let expires = unix_secs() + self.cfg.upload_url_ttl.as_secs().max(1);
-        let issued = unix_millis();
+        // A URL issued after `expire_upload_urls()` is valid even within the same
+        // millisecond (the expiry invalidates what was issued up to then, nothing later).
+        let issued = unix_millis().max(self.urls_valid_from.load(std::sync::atomic::Ordering::Relaxed));
         let sig = self.signature(upload_id, part, expires, issued);
         let prefix = crate::server::normalize_prefix(&self.cfg.path_prefix);
         format!(

@@ -22,7 +22,7 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Parser)]
 // A word that names a command is that command; anything else opens the window with those
 // files (`ferry FILE...`, a file manager's "Open with"). `./queue` queues a file named queue.
-#[command(name = "ferry", version, about = "Resumable uploads to DingTalk, Feishu/Lark, Alibaba Cloud PDS and iFlytek", args_conflicts_with_subcommands = true)]
+#[command(name = "ferry", version, about = "Resumable uploads to DingTalk, Feishu/Lark, Alibaba Cloud PDS and iFlytek")]
 pub struct Cli {
     /// Where Ferry keeps its database and logs (env FERRY_DATA_DIR; default: the platform's app-data dir)
     #[arg(long, global = true, value_name = "DIR")]

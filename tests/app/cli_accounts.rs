@@ -114,3 +114,21 @@ fn account_test_checks_a_local_destination() {
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("cannot write into the destination folder"), "{}", r.stderr());
 }
+
+/// `ferry [--data-dir DIR] COMMAND` is the contract: the flag may come before the command
+/// (a launch's `ferry FILE...` must not swallow command names after it).
+#[test]
+fn the_data_dir_flag_may_come_before_the_command() {
+    let s = Sandbox::new();
+    let dir = s.dir.path().join("elsewhere");
+    let d = dir.to_str().unwrap();
+    let r = s.run(&["--data-dir", d, "account", "add", "home", "--provider", "local", "--set", "root=/tmp/ferry-test-dest"], "");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let list = s.run(&["--data-dir", d, "account", "list"], "").ok().stdout();
+    assert!(list.contains("home"), "{list}");
+    assert!(dir.join("ferry.db").exists(), "the flag chose the data dir");
+    let r = s.run(&["--data-dir", d, "queue", "--json"], "");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let r = s.run(&["--data-dir", d, "no-such-command"], "");
+    assert_eq!(r.code(), 2, "still a usage error");
+}

@@ -37,3 +37,22 @@ impl Ferry {
         &self.data_dir
     }
 }
+
+#[cfg(test)]
+impl Ferry {
+    /// For engine tests: a Ferry in `dir/data` with an in-memory keyring, and a `local`
+    /// account "disk" that writes to `dir/dest`.
+    pub(crate) fn with_disk(dir: &Path) -> (Ferry, crate::accounts::Account) {
+        let ferry = Ferry::with_secrets(dir.join("data"), Arc::new(crate::creds::MemorySecrets::default())).unwrap();
+        let root = dir.join("dest").display().to_string();
+        let input = crate::accounts::AccountInput {
+            name: "disk".into(),
+            provider: crate::accounts::ProviderKind::Local,
+            endpoint: None,
+            settings: [("root".to_string(), root)].into(),
+            secrets: Default::default(),
+        };
+        let account = ferry.accounts.add(input).unwrap();
+        (ferry, account)
+    }
+}

@@ -1,32 +1,19 @@
 //! The scheduler and its workers on a real SQLite file, uploading to `local`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::progress::NoProgress;
 use super::{Engine, EngineSettings};
-use crate::accounts::{AccountInput, ProviderKind};
-use crate::creds::MemorySecrets;
 use crate::queue::JobState;
 use crate::Ferry;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stopped_while_its_job_is_still_active_puts_the_job_back_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let ferry = Ferry::with_secrets(dir.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
+    let (ferry, account) = Ferry::with_disk(dir.path());
     let dest = dir.path().join("dest");
-    let account = ferry
-        .accounts
-        .add(AccountInput {
-            name: "disk".into(),
-            provider: ProviderKind::Local,
-            endpoint: None,
-            settings: [("root".to_string(), dest.display().to_string())].into(),
-            secrets: BTreeMap::new(),
-        })
-        .unwrap();
     EngineSettings::set(&ferry.queue, "part_size", &(1 << 20).to_string()).unwrap();
     EngineSettings::set(&ferry.queue, "bandwidth", &(4 << 20).to_string()).unwrap();
     let src = dir.path().join("big.bin");
@@ -142,18 +129,8 @@ struct Bench {
 /// `n` files of `size` bytes queued to a `local` account.
 fn bench(n: usize, size: usize, settings: &[(&str, String)]) -> Bench {
     let dir = tempfile::tempdir().unwrap();
-    let ferry = Ferry::with_secrets(dir.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
+    let (ferry, account) = Ferry::with_disk(dir.path());
     let dest = dir.path().join("dest");
-    let account = ferry
-        .accounts
-        .add(AccountInput {
-            name: "disk".into(),
-            provider: ProviderKind::Local,
-            endpoint: None,
-            settings: [("root".to_string(), dest.display().to_string())].into(),
-            secrets: BTreeMap::new(),
-        })
-        .unwrap();
     for (k, v) in settings {
         EngineSettings::set(&ferry.queue, k, v).unwrap();
     }

@@ -540,11 +540,8 @@ fn start_watcher(id: i64, dir: &Path, recursive: bool, events: Events) -> notify
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
-    use crate::accounts::{AccountInput, ProviderKind};
-    use crate::creds::MemorySecrets;
     use crate::watch::WatchInput;
 
     /// A burst of changes larger than the event channel: the events that do not fit are
@@ -552,14 +549,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_event_burst_past_the_channel_becomes_a_rescan_and_nothing_is_missed() {
         let tmp = tempfile::tempdir().unwrap();
-        let ferry = Ferry::with_secrets(tmp.path().join("data"), Arc::new(MemorySecrets::default())).unwrap();
+        let (ferry, _) = Ferry::with_disk(tmp.path());
         let inbox = tmp.path().join("inbox");
         std::fs::create_dir_all(&inbox).unwrap();
-        let root = tmp.path().join("dest").display().to_string();
-        ferry
-            .accounts
-            .add(AccountInput { name: "disk".into(), provider: ProviderKind::Local, endpoint: None, settings: [("root".to_string(), root)].into(), secrets: BTreeMap::new() })
-            .unwrap();
         ferry
             .watches
             .add(

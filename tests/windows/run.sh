@@ -205,6 +205,7 @@ mkdir -p "$w"
 random_file "$w/free.bin" 3000
 random_file "$w/held.bin" 5000
 touch -d '1 hour ago' "$w/free.bin" "$w/held.bin"  # settled by mtime: only the hold keeps it back
+free_sha=$(sha1 "$w/free.bin")
 rm -f "$tmp/release6"
 : >"$tmp/hold6.out"
 "$wine" "$tmp/hold.exe" "$(win "$w/held.bin")" "$(win "$tmp/release6")" >"$tmp/hold6.out" 2>&1 &
@@ -225,9 +226,9 @@ for _ in $(seq 300); do files=$(queued_files 2>/dev/null); [ -n "$files" ] && br
 touch "$tmp/release6"
 wait "$holder"
 wait "$runner" && ok "released: run --until-idle finished" || bad "run --until-idle after the release (see run6.out)"
-[ "$(sha1 "$w/free.bin")" = "$(sha1 "$tmp/disk/watched/free.bin" 2>/dev/null)" ] && ok "watch: free.bin uploaded byte-exact" || bad "watch: free.bin not uploaded byte-exact"
-[ "$(cat "$archive/free.bin")" = "someone else's" ] && [ -f "$w/free.bin" ] &&
-  ok "after-upload move: free.bin kept, the archive's own free.bin not replaced" || bad "after-upload move replaced a file or lost free.bin"
+[ "$free_sha" = "$(sha1 "$tmp/disk/watched/free.bin" 2>/dev/null)" ] && ok "watch: free.bin uploaded byte-exact" || bad "watch: free.bin not uploaded byte-exact"
+[ "$(cat "$archive/free.bin")" = "someone else's" ] && [ "$(sha1 "$archive/free (1).bin" 2>/dev/null)" = "$(sha1 "$tmp/disk/watched/free.bin" 2>/dev/null)" ] && [ ! -e "$w/free.bin" ] &&
+  ok "after-upload move: the archive's own free.bin kept, ours moved next to it as 'free (1).bin'" || bad "after-upload move replaced a file or lost free.bin"
 [ "$(sha1 "$archive/held.bin" 2>/dev/null)" = "$(sha1 "$tmp/disk/watched/held.bin" 2>/dev/null)" ] && [ ! -e "$w/held.bin" ] &&
   ok "after-upload move: held.bin uploaded byte-exact, then moved to the archive" || bad "watch: held.bin not uploaded and moved"
 

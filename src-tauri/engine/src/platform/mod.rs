@@ -97,14 +97,28 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     sys::rename_no_replace(from, to)
 }
 
+/// The copy is complete and durable before the original goes: same size as the source
+/// (a short copy, e.g. a full disk on a filesystem that lies, keeps the original), its
+/// bytes and its name synced.
 fn copy_then_remove(from: &Path, to: &Path) -> io::Result<()> {
     let mut src = File::open(from)?;
+    let expected = src.metadata()?.len();
     let mut dst = File::create_new(to)?;
-    let copied = io::copy(&mut src, &mut dst).and_then(|_| dst.sync_all());
+    let copied = io::copy(&mut src, &mut dst).and_then(|_| dst.sync_all()).and_then(|_| {
+        let got = dst.metadata()?.len();
+        if got == expected {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("the copy at {} has {got} of {expected} bytes: the original is kept", to.display())))
+        }
+    });
     if let Err(e) = copied {
         drop(dst);
         let _ = std::fs::remove_file(to); // our own partial copy
         return Err(e);
+    }
+    if let Some(dir) = to.parent() {
+        sync_dir(dir)?;
     }
     std::fs::remove_file(from)
 }
@@ -265,6 +279,29 @@ mod tests {
         copy_then_remove(&a, &dir.path().join("d")).unwrap();
         assert!(!a.exists());
         assert_eq!(std::fs::read(dir.path().join("d")).unwrap(), b"again");
+    }
+
+    /// A real move to another filesystem (tmpfs under /dev/shm, where there is one) goes
+    /// through the copy: the bytes arrive whole, the original goes, nothing is replaced.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn moving_to_another_filesystem_copies_then_removes() {
+        let Ok(other) = tempfile::tempdir_in("/dev/shm") else { return };
+        let here = tempfile::tempdir().unwrap();
+        let same_device = |a: &Path, b: &Path| file_id(a).unwrap().volume == file_id(b).unwrap().volume;
+        if same_device(here.path(), other.path()) {
+            return; // /tmp is tmpfs here too: nothing crosses a filesystem
+        }
+        let a = here.path().join("a.bin");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&a, &data).unwrap();
+        std::fs::write(other.path().join("taken.bin"), b"theirs").unwrap();
+        assert_eq!(move_no_replace(&a, &other.path().join("taken.bin")).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert!(a.exists(), "a refused move keeps the original");
+        move_no_replace(&a, &other.path().join("a.bin")).unwrap();
+        assert_eq!(std::fs::read(other.path().join("a.bin")).unwrap(), data);
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(other.path().join("taken.bin")).unwrap(), b"theirs");
     }
 
     #[test]

@@ -46,18 +46,7 @@ fn dest_dir(root: &Path, dest: &str) -> ProviderResult<PathBuf> {
     Ok(root.join(rel))
 }
 
-/// "a.txt", "a (1).txt", "a (2).txt", …
-fn candidate(target: &Path, n: u32) -> PathBuf {
-    if n == 0 {
-        return target.to_path_buf();
-    }
-    let stem = target.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = match target.extension() {
-        Some(ext) => format!("{stem} ({n}).{}", ext.to_string_lossy()),
-        None => format!("{stem} ({n})"),
-    };
-    target.with_file_name(name)
-}
+use crate::paths::numbered as candidate;
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static, what: &str) -> ProviderResult<T> {
     match tokio::task::spawn_blocking(f).await {

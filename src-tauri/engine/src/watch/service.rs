@@ -476,15 +476,27 @@ fn after_upload(f: &Finished) -> std::io::Result<&'static str> {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            // Never over a file already there (a plain rename would replace it, silently).
-            crate::platform::move_no_replace(&f.path, &target).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => std::io::Error::new(e.kind(), format!("{} already exists: the file stays where it is", target.display())),
-                _ => e,
-            })?;
+            // Never over a file already there (a plain rename would replace it, silently):
+            // a collision gets the next free name, "a (1).pdf", so both files are kept.
+            let target = move_to_free_name(&f.path, &target)?;
             tracing::info!(file = %f.path.display(), to = %target.display(), "moved after a confirmed upload");
             Ok("acted")
         }
     }
+}
+
+/// Moves `from` to `target`, or to "name (1).ext", "name (2).ext", … when that is taken;
+/// returns where it went.
+fn move_to_free_name(from: &Path, target: &Path) -> std::io::Result<PathBuf> {
+    for n in 0..10_000 {
+        let to = crate::paths::numbered(target, n);
+        match crate::platform::move_no_replace(from, &to) {
+            Ok(()) => return Ok(to),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{} and 10,000 numbered names next to it already exist: the file stays where it is", target.display())))
 }
 
 /// Stats every candidate; returns those unchanged for the quiet period.
@@ -620,18 +632,30 @@ mod tests {
         let (watched, archive) = (d.path().join("w"), d.path().join("archive"));
         std::fs::create_dir_all(watched.join("sub")).unwrap();
         std::fs::create_dir_all(archive.join("sub")).unwrap();
-        std::fs::write(watched.join("sub/a.txt"), b"new").unwrap();
         std::fs::write(archive.join("sub/a.txt"), b"archived earlier").unwrap();
-        let f = finished(&watched, &watched.join("sub/a.txt"), &archive);
-        let err = after_upload(&f).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
-        assert!(err.to_string().contains("already exists"), "{err}");
+        std::fs::write(archive.join("sub/a (1).txt"), b"archived second").unwrap();
+        for (content, lands_as) in [(&b"new"[..], "sub/a (2).txt"), (b"newer", "sub/a (3).txt")] {
+            std::fs::write(watched.join("sub/a.txt"), content).unwrap();
+            let f = finished(&watched, &watched.join("sub/a.txt"), &archive);
+            assert_eq!(after_upload(&f).unwrap(), "acted");
+            assert_eq!(std::fs::read(archive.join(lands_as)).unwrap(), content, "{lands_as}");
+            assert!(!watched.join("sub/a.txt").exists(), "moved, not copied");
+        }
         assert_eq!(std::fs::read(archive.join("sub/a.txt")).unwrap(), b"archived earlier");
-        assert_eq!(std::fs::read(watched.join("sub/a.txt")).unwrap(), b"new", "kept where it was");
+        assert_eq!(std::fs::read(archive.join("sub/a (1).txt")).unwrap(), b"archived second");
+        assert_eq!(std::fs::read_dir(archive.join("sub")).unwrap().count(), 4, "nothing replaced, nothing else made");
+    }
 
-        std::fs::remove_file(archive.join("sub/a.txt")).unwrap();
-        assert_eq!(after_upload(&f).unwrap(), "acted");
-        assert_eq!(std::fs::read(archive.join("sub/a.txt")).unwrap(), b"new");
-        assert!(!watched.join("sub/a.txt").exists());
+    #[test]
+    fn a_file_without_extension_is_numbered_too() {
+        let d = tempfile::tempdir().unwrap();
+        let (watched, archive) = (d.path().join("w"), d.path().join("archive"));
+        std::fs::create_dir_all(&watched).unwrap();
+        std::fs::create_dir_all(&archive).unwrap();
+        std::fs::write(archive.join("README"), b"old").unwrap();
+        std::fs::write(watched.join("README"), b"new").unwrap();
+        assert_eq!(after_upload(&finished(&watched, &watched.join("README"), &archive)).unwrap(), "acted");
+        assert_eq!(std::fs::read(archive.join("README (1)")).unwrap(), b"new");
+        assert_eq!(std::fs::read(archive.join("README")).unwrap(), b"old");
     }
 }

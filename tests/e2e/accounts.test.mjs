@@ -1,12 +1,15 @@
 // The foundation's end-to-end test: add an account with a secret through the real window,
 // see it listed, restart the app and still see it, find the secret in the Secret Service
 // and nowhere in the SQLite files, test its connection against the iFlytek mock (and with a
-// wrong secret, see the precise error), then remove it (from the window and the keyring).
+// wrong secret, see the precise error; an upload then fails, the secret is corrected in the
+// window and Retry uploads it without a restart), then remove it (window and keyring).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, until } from 'selenium-webdriver';
 import { startDriver, openApp, freshDataDir, find, byTestId, keyringItems, sqliteBytes, screenshot } from './harness.mjs';
-import { startXfyunMock } from './support.mjs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startXfyunMock, writeRandomFile, ferry, until as poll } from './support.mjs';
 
 const dataDir = freshDataDir();
 const secret = `e2e-secret-${process.pid}-${Date.now()}`;
@@ -117,6 +120,43 @@ test('Test connection says it works, and names the problem once the secret is wr
   assert.match(bad.text, /check the account's APIKey and APISecret/);
   console.log(`# test connection: "${good.text}" / with a wrong secret: "${bad.text}"`);
   assert.ok(!(await driver.getPageSource()).includes('not-the-secret'), 'the secret is not echoed');
+});
+
+test('an upload fails on the wrong secret; corrected in the window, Retry uploads it without a restart', async () => {
+  const file = writeRandomFile('minutes-2026-12.pdf', 3 * 1024 * 1024 + 17);
+  const jobState = () => driver.executeScript(
+    'const r = document.querySelector(`[data-testid="job-row"][data-name="minutes-2026-12.pdf"]`); return r ? r.dataset.state : null;');
+  await (await find(driver, 'nav-queue')).click();
+  const queued = JSON.parse(await driver.executeAsyncScript(
+    'const done = arguments[arguments.length - 1];' +
+      'window.__ferryQueueFiles(arguments[0]).then((r) => done(JSON.stringify(r)), (e) => done(JSON.stringify({ kind: "thrown", e: String(e) })));',
+    [file.path]));
+  assert.equal(queued.kind, 'queued', JSON.stringify(queued));
+  await poll('the job fails on the wrong secret', async () => (await jobState()) === 'failed', 60000);
+  const failedRow = await driver.findElement(By.css('[data-testid="job-row"][data-name="minutes-2026-12.pdf"]'));
+  const error = await text(await failedRow.findElement(byTestId('job-error')));
+  assert.match(error, /APISecret/, error);
+
+  // The same window, the same engine: fix the secret in the edit form, then Retry.
+  await (await find(driver, 'nav-accounts')).click();
+  await (await (await row()).findElement(byTestId('account-edit'))).click();
+  await type('setting-api_secret', secret);
+  await (await find(driver, 'account-submit')).click();
+  await driver.wait(async () => (await driver.findElements(byTestId('account-submit'))).length === 0, 10000);
+  await (await find(driver, 'nav-queue')).click();
+  const again = await driver.wait(until.elementLocated(By.css('[data-testid="job-row"][data-name="minutes-2026-12.pdf"]')), 10000);
+  await (await again.findElement(byTestId('job-retry'))).click();
+  const done = await poll('the retried job is done', async () => {
+    const views = ferry(dataDir, ['queue', '--json']).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const job = views.find((j) => j.name === 'minutes-2026-12.pdf');
+    return job?.state === 'done' ? job : null;
+  }, 60000);
+  const st = await mock.state();
+  const object = st.objects.find((o) => o.size === done.size);
+  assert.ok(object, 'the mock stored the file');
+  assert.equal(object.sha1_hex, createHash('sha1').update(readFileSync(file.path)).digest('hex'));
+  console.log(`# wrong secret: "${error}"; after the fix in the window and Retry: done, sha1 ${object.sha1_hex} at the mock`);
+  await (await find(driver, 'nav-accounts')).click();
 });
 
 test('remove deletes the account and its keyring entries', async () => {

@@ -78,16 +78,7 @@ impl Provider for Local {
         let target = dir.join(job.name);
         let size = job.size;
         let (sd, st) = (staging_dir.clone(), staging.clone());
-        blocking(
-            move || {
-                std::fs::create_dir_all(&sd)?;
-                let f = std::fs::File::create(&st)?;
-                f.set_len(size)?; // sparse: parts fill it in any order
-                f.sync_all()
-            },
-            &format!("cannot prepare {}", staging_dir.display()),
-        )
-        .await?;
+        blocking(move || create_staging(&sd, &st, size), &format!("cannot prepare {}", staging_dir.display())).await?;
         let part_size = self.limits().part_size(job.size, job.preferred_part_size);
         Ok(Init::Upload { session: serde_json::to_value(Session { staging, target }).expect("paths serialise"), part_size })
     }
@@ -173,6 +164,22 @@ impl Provider for Local {
     }
 }
 
+/// Creates the (sparse) staging file, and its folder if needed. Another upload's commit
+/// removes the folder when it looks empty: between our `create_dir_all` and our create it
+/// may vanish, so that is simply tried again (once our file is in it, it stays).
+fn create_staging(dir: &Path, staging: &Path, size: u64) -> std::io::Result<()> {
+    let mut tries = 0;
+    let f = loop {
+        // create_dir_all itself says "exists" when the folder goes between its mkdir and its check.
+        match std::fs::create_dir_all(dir).and_then(|_| std::fs::File::create(staging)) {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists) && tries < 100 => tries += 1,
+            r => break r?,
+        }
+    };
+    f.set_len(size)?; // sparse: parts fill it in any order
+    f.sync_all()
+}
+
 /// Moves the staging file to the first free name, never replacing a file (a no-replace
 /// rename: a hard link then unlink on unix, `MoveFileExW` on Windows). Returns `None` when
 /// there is no staging file and no published copy of it. Safe to call again after a crash at
@@ -228,6 +235,34 @@ fn find_published(target: &Path, size: u64, sha1_hex: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Commits of other uploads remove the staging folder whenever it is empty; preparing a
+    /// new upload in the same folder at that moment must still work (seen with 2,000 small
+    /// files: "cannot prepare …/.ferry-staging: No such file or directory").
+    #[test]
+    fn preparing_survives_a_commit_removing_the_staging_folder() {
+        // tmpfs where there is one: the race is in the names, the syncs only slow it down.
+        let d = tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir()).unwrap();
+        let sd = d.path().join(STAGING_DIR);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let remover = {
+            let (sd, stop) = (sd.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // As often as a commit could (a spinning remover would win every retry).
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::remove_dir(&sd);
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                }
+            })
+        };
+        for i in 0..20_000 {
+            let st = sd.join(format!("{i}.part"));
+            create_staging(&sd, &st, 10).unwrap();
+            std::fs::remove_file(&st).unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        remover.join().unwrap();
+    }
 
     #[test]
     fn candidates_keep_the_extension() {

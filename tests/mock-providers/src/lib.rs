@@ -15,6 +15,7 @@ mod body;
 mod control;
 pub mod dingtalk;
 pub mod faults;
+mod issued;
 pub mod pds;
 pub mod feishu;
 mod server;
@@ -23,6 +24,7 @@ pub mod xfyun;
 
 pub use dingtalk::{DingtalkConfig, DingtalkMock};
 pub use feishu::{FeishuConfig, FeishuMock};
+pub use issued::Issued;
 pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, Trigger};
 pub use xfyun::{Stats, StoredObject, XfyunConfig, XfyunMock};
 pub use pds::{PdsConfig, PdsFile, PdsMock, PdsStats};

@@ -88,6 +88,9 @@ pub struct DingtalkConfig {
     pub permissions: Vec<String>,
     /// Access-token lifetime (doc: 7200 s).
     pub token_ttl: Duration,
+    /// The lifetime the token answer states, in seconds, whatever the token's real one
+    /// (`None` = the truth): a broken server's 0 or 10^12.
+    pub advertised_token_ttl: Option<u64>,
     /// Signed-URL lifetime, `expirationSeconds` (doc example: 900 s).
     pub url_ttl_secs: u64,
     /// Signatures stop working after this, whatever `expirationSeconds` says (a storage host
@@ -131,6 +134,7 @@ impl Default for DingtalkConfig {
             folders: vec![],
             permissions: vec![UPLOAD_INFO_READ.into(), FILE_WRITE.into(), FILE_READ.into()],
             token_ttl: Duration::from_secs(7200),
+            advertised_token_ttl: None,
             url_ttl_secs: 900,
             url_real_ttl: None,
             urls_per_part: 2,
@@ -168,6 +172,7 @@ pub(crate) struct App {
     lost: lost::LostAnswers,
     stats: stats::StatsRecorder,
     faults: Faults,
+    issued: crate::Issued,
     /// One commit at a time: name checks and file creation must not interleave.
     commit_lock: tokio::sync::Mutex<()>,
 }
@@ -231,6 +236,7 @@ impl DingtalkMock {
             lost: Default::default(),
             stats: Default::default(),
             faults: Faults::new(),
+            issued: Default::default(),
             commit_lock: Default::default(),
         });
         let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
@@ -254,6 +260,11 @@ impl DingtalkMock {
     /// Fault rules, changeable at any time.
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Every access token and URL signature handed out so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.app.issued.all()
     }
 
     /// Drops the answer of the next `times` successful requests to `path` after applying them.

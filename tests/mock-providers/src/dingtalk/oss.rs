@@ -76,6 +76,8 @@ impl App {
             headers: headers.clone(),
         };
         let token = super::store::opaque(32);
+        self.issued.record(&token);
+        self.issued.record(&signature);
         self.grants.by_signature.lock().insert(token.clone(), grant);
         let base = self.base_url();
         let urls: Vec<String> = [super::PUT_PRIMARY_PATH, super::PUT_FALLBACK_PATH]

@@ -200,10 +200,9 @@ async fn read(call: Call, what: &str, resp: reqwest::Response) -> Result<Answer,
         .and_then(|v| httpdate::parse_http_date(v.to_str().ok()?).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    let text = resp
-        .text()
+    let text = http::answer_text(resp)
         .await
-        .map_err(|e| ProviderError::network(what, &e))?;
+        .map_err(|e| crate::providers::client::errors::sent(what, e))?;
     if let Some(minutes) = errors::ban_minutes(&text) {
         return Err(errors::ip_ban(minutes).into());
     }

@@ -121,10 +121,10 @@ impl Tokens {
             .timeout(http::timeout_for(0))
             .send()
             .await
-            .map_err(|e| ProviderError::network("PDS token refresh", &e.without_url()))?;
+            .map_err(|e| ProviderError::network("PDS token refresh", &e))?;
         let status = resp.status().as_u16();
         let failure = super::api::failure_head(&resp);
-        let text = resp.text().await.map_err(|e| ProviderError::network("PDS token refresh", &e.without_url()))?;
+        let text = http::answer_text(resp).await.map_err(|e| crate::providers::client::errors::sent("PDS token refresh", e))?;
         if (200..300).contains(&status) {
             return serde_json::from_str(&text).map_err(|e| ProviderError::temporary(ErrorKind::Server, format!("PDS token refresh: unreadable answer ({e})")));
         }

@@ -1,7 +1,7 @@
 //! Hostile or broken servers, and what must never leak (issue 14, acceptance 3 and 4), for
 //! every provider against its strict mock: odd `Retry-After` values, token and URL lifetimes
 //! of 0 and 10^12 s, a 100 MiB answer to an API call; then transport errors of every kind
-//! with debug logging on, after which no account secret, issued token or URL signature may
+//! with every log line on (trace), after which no account secret, issued token or URL signature may
 //! be found in the logs, the database files, `ferry queue --json` or the command's output.
 
 use std::path::{Path, PathBuf};
@@ -342,7 +342,7 @@ fn a_100_mib_answer_fails_its_job_clearly_and_the_queue_goes_on() {
 }
 
 /// Transport errors of every kind (a body cut mid-way, an answer lost after the work was
-/// done, 5xx, an endpoint where nothing listens) with debug logging on, for every provider:
+/// done, 5xx, an endpoint where nothing listens) with every log line on (trace), for every provider:
 /// afterwards no account secret, no token the mock issued and no URL signature it handed
 /// out is in the log files, the database (with its WAL), `ferry queue --json` or any output.
 #[test]
@@ -351,13 +351,13 @@ fn no_secret_token_or_signature_leaks_through_transport_errors() {
         let s = Sandbox::new();
         let served = Served::start(kind, Stated::default());
         let mut output = String::new();
-        served.add_account(&s, "good", None, "debug");
+        served.add_account(&s, "good", None, "trace");
         // An endpoint where nothing listens: every request fails to connect.
         let closed = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             format!("http://{}", l.local_addr().unwrap())
         };
-        served.add_account(&s, "closed", Some(&closed), "debug");
+        served.add_account(&s, "closed", Some(&closed), "trace");
         for (k, v) in [("part_size", "131072"), ("retry_attempts", "8"), ("retry_base_ms", "20"), ("job_attempts", "1")] {
             s.config(k, v);
         }
@@ -380,7 +380,7 @@ fn no_secret_token_or_signature_leaks_through_transport_errors() {
         let doomed = s.dir.path().join("in").join("to-nowhere.bin");
         write_random(&doomed, 50 * 1024, 5);
         ids.extend(s.upload(&[&doomed], "closed"));
-        let run = run_until_idle(&s, "debug");
+        let run = run_until_idle(&s, "trace");
         output.push_str(&run.stdout());
         output.push_str(&run.stderr());
         let queue = s.run(&["queue", "--json"], "").ok();

@@ -113,6 +113,10 @@ impl MockControl for App {
         &self.faults
     }
 
+    fn issued(&self) -> Vec<String> {
+        self.issued.all()
+    }
+
     fn state_json(&self) -> serde_json::Value {
         serde_json::json!({
             "stats": self.stats.snapshot(self.faults.fired_total()),

@@ -136,7 +136,12 @@ where
         // No deadline while the bytes move: `http::send` gives up only on a stall.
         let mut req = client.put(url).header(reqwest::header::CONTENT_LENGTH, len);
         for (k, v) in &target.headers {
-            req = req.header(k.as_str(), v.as_str());
+            // They carry the signature (`Authorization: OSS id:signature`): never shown.
+            let Ok(mut value) = reqwest::header::HeaderValue::from_str(v) else {
+                return Err(PutError::Failed(ProviderError::new(ErrorKind::Server, format!("{what}: the service gave a header that cannot be sent ({k})"))));
+            };
+            value.set_sensitive(true);
+            req = req.header(k.as_str(), value);
         }
         let attempt = if target.urls.len() > 1 { format!("{what} (upload URL {} of {})", i + 1, target.urls.len()) } else { what.to_owned() };
         let body = body.again();

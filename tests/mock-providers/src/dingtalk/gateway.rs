@@ -289,7 +289,7 @@ fn issue_token(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Value, Ap
             s.tokens_issued += 1;
         }
     });
-    let stated = app.cfg.advertised_token_ttl.unwrap_or(ttl.as_secs().max(1));
+    let stated = app.cfg.advertised_token_ttl.clone().unwrap_or_else(|| json!(ttl.as_secs().max(1)));
     Ok(json!({ "accessToken": token, "expireIn": stated }))
 }
 

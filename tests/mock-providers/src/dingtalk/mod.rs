@@ -88,9 +88,9 @@ pub struct DingtalkConfig {
     pub permissions: Vec<String>,
     /// Access-token lifetime (doc: 7200 s).
     pub token_ttl: Duration,
-    /// The lifetime the token answer states, in seconds, whatever the token's real one
-    /// (`None` = the truth): a broken server's 0 or 10^12.
-    pub advertised_token_ttl: Option<u64>,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Signed-URL lifetime, `expirationSeconds` (doc example: 900 s).
     pub url_ttl_secs: u64,
     /// Signatures stop working after this, whatever `expirationSeconds` says (a storage host

@@ -84,9 +84,9 @@ pub struct FeishuConfig {
     pub app_secret: String,
     /// Lifetime of a tenant_access_token (doc: 2 h).
     pub token_ttl: Duration,
-    /// The lifetime the token answer states, in seconds, whatever the token's real one
-    /// (`None` = the truth): a broken server's 0 or 10^12.
-    pub advertised_token_ttl: Option<u64>,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Folder tokens that exist and the app may write to (`files/*` parent_node).
     pub folders: Vec<String>,
     /// Largest `upload_all` (doc: 20,971,520 bytes).

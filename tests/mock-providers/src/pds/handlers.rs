@@ -227,8 +227,8 @@ async fn grant(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
             for k in ["access_token", "refresh_token"] {
                 app.issued.record(v[k].as_str().unwrap_or_default());
             }
-            if let Some(stated) = app.cfg.advertised_token_ttl {
-                v["expires_in"] = stated.into();
+            if let Some(stated) = &app.cfg.advertised_token_ttl {
+                v["expires_in"] = stated.clone();
             }
             Ok(v)
         }

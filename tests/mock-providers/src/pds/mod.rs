@@ -66,9 +66,9 @@ pub struct PdsConfig {
     pub refresh_token: String,
     /// `expires_in` of access tokens (doc: about 2 h).
     pub access_token_ttl: Duration,
-    /// The lifetime the token answer states, in seconds, whatever the token's real one
-    /// (`None` = the truth): a broken server's 0 or 10^12.
-    pub advertised_token_ttl: Option<u64>,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Lifetime of part URLs (doc: 15 min).
     pub upload_url_ttl: Duration,
     /// Whether `parallel_upload: true` is allowed (else `InvalidParameterNotSupported.ParallelUpload`).

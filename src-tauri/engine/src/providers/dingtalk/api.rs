@@ -137,14 +137,12 @@ impl Api {
             ));
         };
         // 7200 s in practice (§1a); an absent or silly value gets a short life, not a long one.
-        let lifetime = Duration::from_secs(
-            answer
-                .body
-                .get("expireIn")
-                .and_then(Value::as_u64)
-                .unwrap_or(60)
-                .clamp(1, 86_400),
-        );
+        let lifetime = answer
+            .body
+            .get("expireIn")
+            .and_then(crate::providers::error::lifetime_field)
+            .unwrap_or(Duration::from_secs(60))
+            .clamp(Duration::from_secs(1), Duration::from_secs(86_400));
         let n = self.tokens_fetched.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::info!(
             lifetime_s = lifetime.as_secs(),

@@ -26,8 +26,8 @@ const MARGIN: Duration = Duration::from_secs(180);
 struct Grant {
     access_token: String,
     refresh_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "crate::providers::error::lenient_lifetime")]
+    expires_in: Option<Duration>,
 }
 
 /// A grant whose rotated refresh token the keyring refused to store: (refresh token,
@@ -90,7 +90,7 @@ impl Tokens {
             }
             other => other?,
         };
-        let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(7200));
+        let lifetime = grant.expires_in.unwrap_or(Duration::from_secs(7200));
         let fetched = Fetched { value: Secret::new(grant.access_token), renew_after: renew_after(lifetime, MARGIN, 2) };
         let refresh = Secret::new(grant.refresh_token);
         if refresh != stored {

@@ -9,7 +9,8 @@
 //!   slowness), driven in-process or over HTTP;
 //! * a `PUT|POST /__sink` byte sink (a `curl -T` baseline on the same server);
 //! * control endpoints `POST /__mock/faults`, `GET /__mock/faults`, `GET /__mock/state`,
-//!   `POST /__mock/reset`.
+//!   `POST /__mock/reset`, `GET /__mock/issued` (every token and signature handed out, for
+//!   leak checks; [`Issued`]).
 
 mod body;
 mod control;

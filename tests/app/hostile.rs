@@ -44,6 +44,8 @@ struct Served {
 struct Stated {
     token: Option<Value>,
     url: Option<u64>,
+    /// DingTalk: the first upload URL of every part on a port where nothing listens.
+    dead_first_url: bool,
 }
 
 impl Served {
@@ -55,6 +57,7 @@ impl Served {
                 url_ttl_secs: stated.url.unwrap_or(900),
                 // The URLs really live the documented 15 minutes, whatever they say.
                 url_real_ttl: Some(Duration::from_secs(900)),
+                unreachable_first_url: stated.dead_first_url,
                 ..DingtalkConfig::default()
             }))),
             Kind::Feishu => Mock::Feishu(rt.block_on(FeishuMock::start(FeishuConfig { advertised_token_ttl: stated.token, ..FeishuConfig::default() }))),
@@ -287,7 +290,7 @@ fn odd_stated_lifetimes_still_upload_byte_exact() {
         for (token, url) in &cases {
             let secs = format!("token {token}, URL {url:?}");
             let s = Sandbox::new();
-            let served = Served::start(kind, Stated { token: Some(token.clone()), url: *url });
+            let served = Served::start(kind, Stated { token: Some(token.clone()), url: *url, dead_first_url: false });
             served.add_account(&s, "acct", None, "info");
             s.config("part_size", &(128 * 1024).to_string());
             let f = files(&s.dir.path().join("in"), &[600 * 1024, 20 * 1024], 7);
@@ -346,14 +349,14 @@ fn a_100_mib_answer_fails_its_job_clearly_and_the_queue_goes_on() {
 }
 
 /// Transport errors of every kind (a body cut mid-way, an answer lost after the work was
-/// done, 5xx, an endpoint where nothing listens) with every log line on (trace), for every provider:
+/// done, 5xx, an endpoint where nothing listens, for DingTalk a signed upload URL too) with every log line on (trace), for every provider:
 /// afterwards no account secret, no token the mock issued and no URL signature it handed
 /// out is in the log files, the database (with its WAL), `ferry queue --json` or any output.
 #[test]
 fn no_secret_token_or_signature_leaks_through_transport_errors() {
     for kind in EVERY_PROVIDER {
         let s = Sandbox::new();
-        let served = Served::start(kind, Stated::default());
+        let served = Served::start(kind, Stated { dead_first_url: true, ..Stated::default() });
         let mut output = String::new();
         served.add_account(&s, "good", None, "trace");
         // An endpoint where nothing listens: every request fails to connect.
@@ -423,6 +426,9 @@ fn no_secret_token_or_signature_leaks_through_transport_errors() {
         let logs = s.logs();
         assert!(logs.contains("DEBUG"), "{kind:?}: debug logging was on");
         assert!(logs.contains("network error"), "{kind:?}: transport errors were met and logged");
+        if kind == Kind::Dingtalk {
+            assert!(logs.contains("(upload URL 1 of 3): network error (could not connect"), "the dead signed URL was tried: {logs}");
+        }
         let fired = served.fired();
         assert!(fired >= 5, "{kind:?}: the faults were met ({fired})");
 

@@ -98,6 +98,9 @@ pub struct DingtalkConfig {
     pub url_real_ttl: Option<Duration>,
     /// `resourceUrls` per part (≤ 10; the first is preferred).
     pub urls_per_part: usize,
+    /// The first `resourceUrl` of every part names a port where nothing listens (a storage
+    /// host that is down), with the signature in its query as the others.
+    pub unreachable_first_url: bool,
     /// Calls per second per API per app (doc: 20); `None` = no limit.
     pub qps_per_api: Option<u32>,
     /// Metered storage calls the org may still make this month; `None` = no limit.
@@ -138,6 +141,7 @@ impl Default for DingtalkConfig {
             url_ttl_secs: 900,
             url_real_ttl: None,
             urls_per_part: 2,
+            unreachable_first_url: false,
             qps_per_api: Some(20),
             monthly_quota: None,
             capacity: None,

@@ -10,6 +10,7 @@ mod app {
     mod engine_crash;
     mod engine_uploads;
     mod folders;
+    mod hostile;
     mod provider_pds;
     mod provider_dingtalk;
     mod provider_feishu;

@@ -4,6 +4,7 @@
 //! * `GET  /__mock/faults`: the active rules with their `seen`/`fired` counters.
 //! * `GET  /__mock/state`:  the provider's stats, stored objects and fault counters.
 //! * `POST /__mock/reset`:  forgets uploads, objects, stats and faults.
+//! * `GET  /__mock/issued`: every token and signature the mock handed out (see [`crate::Issued`]).
 
 use std::sync::Arc;
 
@@ -20,6 +21,8 @@ use crate::faults::{FaultRule, Faults};
 /// What a provider mock exposes to the control routes.
 pub(crate) trait MockControl: Send + Sync + 'static {
     fn faults(&self) -> &Faults;
+    /// Secrets handed out so far, for leak checks.
+    fn issued(&self) -> Vec<String>;
     /// Everything worth asserting on, as JSON. May block (e.g. hashing stored files).
     fn state_json(&self) -> serde_json::Value;
     fn reset(&self);
@@ -30,6 +33,7 @@ pub(crate) fn routes<C: MockControl>(ctl: Arc<C>) -> Router {
         .route("/__mock/faults", post(set_faults::<C>).get(get_faults::<C>))
         .route("/__mock/state", get(state::<C>))
         .route("/__mock/reset", post(reset::<C>))
+        .route("/__mock/issued", get(issued::<C>))
         .with_state(ctl)
 }
 
@@ -54,6 +58,10 @@ async fn state<C: MockControl>(State(ctl): State<Arc<C>>) -> Response {
         Ok(state) => Json(state).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+async fn issued<C: MockControl>(State(ctl): State<Arc<C>>) -> Response {
+    Json(ctl.issued()).into_response()
 }
 
 async fn reset<C: MockControl>(State(ctl): State<Arc<C>>) -> Response {

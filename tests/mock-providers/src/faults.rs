@@ -56,6 +56,12 @@ pub enum FaultAction {
     /// answer: the work is done, the client hears nothing (as when an answer is lost on the
     /// way back). An unsuccessful answer is sent as usual.
     LoseAnswer,
+    /// Answer `status` (429 or 503) with `Retry-After: value` exactly as given: a broken
+    /// server's `NaN`, `-1` or `1e30`, which no document forbids it to send.
+    RawRetryAfter { status: u16, value: String },
+    /// Answer HTTP 200 with a JSON-looking body of `bytes` bytes (`{"data":"xxxx…"}`), made
+    /// as it is sent, never held whole: a broken server or proxy that will not stop talking.
+    HugeAnswer { bytes: u64 },
 }
 
 fn one_second() -> u64 {
@@ -146,6 +152,14 @@ impl FaultRule {
             }
             FaultAction::Bandwidth { bytes_per_sec: 0 } => {
                 return Err("bandwidth needs bytes_per_sec >= 1".into());
+            }
+            FaultAction::RawRetryAfter { status, value } => {
+                if StatusCode::from_u16(*status).is_err() {
+                    return Err(format!("invalid HTTP status {status}"));
+                }
+                if HeaderValue::from_str(value).is_err() {
+                    return Err(format!("Retry-After {value:?} is not a header value"));
+                }
             }
             _ => {}
         }
@@ -382,7 +396,42 @@ async fn apply(State(state): State<FaultLayerState>, req: Request, next: Next) -
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             resp
         }
+        FaultAction::RawRetryAfter { status, value } => {
+            body::drain(req.into_body()).await;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut resp = (status, Json(serde_json::json!({ "message": "try again later" }))).into_response();
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        FaultAction::HugeAnswer { bytes } => {
+            body::drain(req.into_body()).await;
+            huge_answer(bytes)
+        }
     }
+}
+
+/// `{"data":"xxx…x"}` of exactly `len` bytes (at least the 11 of its frame), streamed in
+/// 64 KiB chunks made on demand, with its Content-Length announced.
+fn huge_answer(len: u64) -> Response {
+    use futures_util::StreamExt;
+    const CHUNK: u64 = 64 << 10;
+    let (head, tail) = (&b"{\"data\":\""[..], &b"\"}"[..]);
+    let len = len.max((head.len() + tail.len()) as u64);
+    let filler = len - (head.len() + tail.len()) as u64;
+    let x = axum::body::Bytes::from(vec![b'x'; CHUNK as usize]);
+    let middle = futures_util::stream::iter((0..filler.div_ceil(CHUNK)).map(move |i| {
+        let n = CHUNK.min(filler - i * CHUNK) as usize;
+        Ok::<_, std::io::Error>(x.slice(..n))
+    }));
+    let body = futures_util::stream::once(async move { Ok(axum::body::Bytes::from_static(head)) })
+        .chain(middle)
+        .chain(futures_util::stream::once(async move { Ok(axum::body::Bytes::from_static(tail)) }));
+    let mut resp = Response::new(Body::from_stream(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp
 }
 
 /// `body`, delivered no faster than `rate` bytes per second since its first byte was asked for.
@@ -469,6 +518,20 @@ mod tests {
         let body = throttled(Body::from_stream(futures_util::stream::iter(chunks)), 1 << 30);
         let got = body.collect().await.unwrap().to_bytes();
         assert_eq!(got.as_ref(), expected.as_slice());
+    }
+
+    #[tokio::test]
+    async fn a_huge_answer_is_json_of_the_exact_size_made_as_it_goes() {
+        use http_body_util::BodyExt;
+        let resp = huge_answer(200_000);
+        assert_eq!(resp.headers()[header::CONTENT_LENGTH], "200000");
+        let got = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(got.len(), 200_000);
+        let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(v["data"].as_str().unwrap().len(), 200_000 - 11);
+        let bad = FaultRule::anywhere(FaultAction::RawRetryAfter { status: 429, value: "a\nb".into() });
+        assert!(bad.validate().is_err());
+        FaultRule::anywhere(FaultAction::RawRetryAfter { status: 503, value: "NaN".into() }).validate().unwrap();
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //!   slowness), driven in-process or over HTTP;
 //! * a `PUT|POST /__sink` byte sink (a `curl -T` baseline on the same server);
 //! * control endpoints `POST /__mock/faults`, `GET /__mock/faults`, `GET /__mock/state`,
-//!   `POST /__mock/reset`.
+//!   `POST /__mock/reset`, `GET /__mock/issued` (every token and signature handed out, for
+//!   leak checks; [`Issued`]).
 
 mod body;
 mod control;
 pub mod dingtalk;
 pub mod faults;
+mod issued;
 pub mod pds;
 pub mod feishu;
 mod server;
@@ -23,6 +25,7 @@ pub mod xfyun;
 
 pub use dingtalk::{DingtalkConfig, DingtalkMock};
 pub use feishu::{FeishuConfig, FeishuMock};
+pub use issued::Issued;
 pub use faults::{FaultAction, FaultRule, FaultRuleStatus, Faults, Trigger};
 pub use xfyun::{Stats, StoredObject, XfyunConfig, XfyunMock};
 pub use pds::{PdsConfig, PdsFile, PdsMock, PdsStats};

@@ -1192,6 +1192,29 @@ async fn faults_do_not_touch_control_routes() {
     assert_eq!(resp.status(), 404);
 }
 
+#[tokio::test]
+async fn issued_lists_every_signature_checked_and_hostile_faults_answer_as_told() {
+    let mock = XfyunMock::start(small_slices()).await;
+    let c = Client::new(&mock);
+    let date = now_date();
+    let sig = signature(&c.secret, &c.host, &date, INIT_PATH, EMPTY_DIGEST);
+    let req = c.http.post(format!("{}{INIT_PATH}", c.base)).header("host", &c.host).header("date", &date).header("digest", EMPTY_DIGEST);
+    Client::envelope(req.header("authorization", authorization(&c.api_key, &sig)).json(&c.ids())).await;
+    let issued: Vec<String> = reqwest::get(format!("{}/__mock/issued", mock.base_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(issued, vec![sig], "the signature just checked");
+    assert_eq!(issued, mock.issued());
+
+    mock.faults().push(FaultRule::on(INIT_PATH, FaultAction::RawRetryAfter { status: 503, value: "NaN".into() }).times(1)).unwrap();
+    let resp = c.signed(INIT_PATH).json(&c.ids()).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["retry-after"].to_str().unwrap()), (503, "NaN"));
+    mock.faults().push(FaultRule::on(INIT_PATH, FaultAction::HugeAnswer { bytes: 100 << 20 }).times(1)).unwrap();
+    let mut resp = c.signed(INIT_PATH).json(&c.ids()).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.content_length()), (200, Some(100 << 20)));
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with(b"{\"data\":\"x"), "JSON-looking: {:?}", &first[..first.len().min(16)]);
+    // Dropped unread: the mock stops making the rest.
+}
+
 // ---------------------------------------------------------------- sink, concurrency, binary
 
 #[tokio::test]

@@ -72,6 +72,25 @@ pub fn server_seconds(secs: f64, cap: Duration) -> Option<Duration> {
 /// overflows.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
+/// A lifetime in a server's JSON, as sent: any number, or a number in a string. Negative,
+/// non-finite or other values are `None` (the caller's default), huge ones capped at
+/// [`MAX_LIFETIME`]: a `-1` or `1e30` must not make a whole answer unreadable (a PDS grant
+/// carries the rotated refresh token) nor a token live forever.
+pub fn lifetime_field(v: &serde_json::Value) -> Option<Duration> {
+    let secs = match v {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    server_seconds(secs, MAX_LIFETIME)
+}
+
+/// `#[serde(deserialize_with)]` for an optional lifetime field, read by [`lifetime_field`].
+pub fn lenient_lifetime<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let v: Option<serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    Ok(v.as_ref().and_then(lifetime_field))
+}
+
 /// An instant `d` from now on tokio's clock (the caches' deadlines), `d` capped at
 /// [`MAX_LIFETIME`].
 pub fn later(d: Duration) -> tokio::time::Instant {
@@ -108,6 +127,29 @@ mod tests {
         assert_eq!(header("1e30"), Some(MAX_SERVER_WAIT));
         assert_eq!(header("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO), "a date in the past: no wait");
         assert_eq!(header("soon"), None);
+    }
+
+    #[test]
+    fn lifetime_fields_take_any_number_and_ignore_nonsense() {
+        use serde_json::json;
+        assert_eq!(lifetime_field(&json!(7200)), Some(Duration::from_secs(7200)));
+        assert_eq!(lifetime_field(&json!("7200")), Some(Duration::from_secs(7200)));
+        assert_eq!(lifetime_field(&json!(1.5)), Some(Duration::from_millis(1500)));
+        assert_eq!(lifetime_field(&json!(0)), Some(Duration::ZERO));
+        assert_eq!(lifetime_field(&json!(1e30)), Some(MAX_LIFETIME));
+        assert_eq!(lifetime_field(&json!(1_000_000_000_000u64)), Some(MAX_LIFETIME));
+        for nonsense in [json!(-1), json!("NaN"), json!("soon"), json!(null), json!({})] {
+            assert_eq!(lifetime_field(&nonsense), None, "{nonsense}");
+        }
+        #[derive(serde::Deserialize)]
+        struct Grant {
+            #[serde(default, deserialize_with = "lenient_lifetime")]
+            expires_in: Option<Duration>,
+        }
+        let g: Grant = serde_json::from_str(r#"{"expires_in": -1}"#).unwrap();
+        assert_eq!(g.expires_in, None, "the answer stays readable");
+        let g: Grant = serde_json::from_str("{}").unwrap();
+        assert_eq!(g.expires_in, None);
     }
 
     #[test]

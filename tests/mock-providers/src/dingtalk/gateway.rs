@@ -282,13 +282,15 @@ fn issue_token(app: &App, headers: &HeaderMap, body: &Bytes) -> Result<Value, Ap
     }
     let ttl = app.cfg.token_ttl;
     let (token, new) = app.gateway.issue(ttl);
+    app.issued.record(&token);
     app.stats.update(|s| {
         s.token_requests += 1;
         if new {
             s.tokens_issued += 1;
         }
     });
-    Ok(json!({ "accessToken": token, "expireIn": ttl.as_secs().max(1) }))
+    let stated = app.cfg.advertised_token_ttl.clone().unwrap_or_else(|| json!(ttl.as_secs().max(1)));
+    Ok(json!({ "accessToken": token, "expireIn": stated }))
 }
 
 /// `POST /__mock/dingtalk/expire-tokens`.

@@ -88,6 +88,9 @@ pub struct DingtalkConfig {
     pub permissions: Vec<String>,
     /// Access-token lifetime (doc: 7200 s).
     pub token_ttl: Duration,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Signed-URL lifetime, `expirationSeconds` (doc example: 900 s).
     pub url_ttl_secs: u64,
     /// Signatures stop working after this, whatever `expirationSeconds` says (a storage host
@@ -95,6 +98,9 @@ pub struct DingtalkConfig {
     pub url_real_ttl: Option<Duration>,
     /// `resourceUrls` per part (≤ 10; the first is preferred).
     pub urls_per_part: usize,
+    /// The first `resourceUrl` of every part names a port where nothing listens (a storage
+    /// host that is down), with the signature in its query as the others.
+    pub unreachable_first_url: bool,
     /// Calls per second per API per app (doc: 20); `None` = no limit.
     pub qps_per_api: Option<u32>,
     /// Metered storage calls the org may still make this month; `None` = no limit.
@@ -131,9 +137,11 @@ impl Default for DingtalkConfig {
             folders: vec![],
             permissions: vec![UPLOAD_INFO_READ.into(), FILE_WRITE.into(), FILE_READ.into()],
             token_ttl: Duration::from_secs(7200),
+            advertised_token_ttl: None,
             url_ttl_secs: 900,
             url_real_ttl: None,
             urls_per_part: 2,
+            unreachable_first_url: false,
             qps_per_api: Some(20),
             monthly_quota: None,
             capacity: None,
@@ -168,6 +176,7 @@ pub(crate) struct App {
     lost: lost::LostAnswers,
     stats: stats::StatsRecorder,
     faults: Faults,
+    issued: crate::Issued,
     /// One commit at a time: name checks and file creation must not interleave.
     commit_lock: tokio::sync::Mutex<()>,
 }
@@ -181,6 +190,10 @@ impl App {
 impl MockControl for App {
     fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    fn issued(&self) -> Vec<String> {
+        self.issued.all()
     }
 
     fn state_json(&self) -> serde_json::Value {
@@ -231,6 +244,7 @@ impl DingtalkMock {
             lost: Default::default(),
             stats: Default::default(),
             faults: Faults::new(),
+            issued: Default::default(),
             commit_lock: Default::default(),
         });
         let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
@@ -254,6 +268,11 @@ impl DingtalkMock {
     /// Fault rules, changeable at any time.
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Every access token and URL signature handed out so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.app.issued.all()
     }
 
     /// Drops the answer of the next `times` successful requests to `path` after applying them.

@@ -76,14 +76,19 @@ impl App {
             headers: headers.clone(),
         };
         let token = super::store::opaque(32);
+        self.issued.record(&token);
+        self.issued.record(&signature);
         self.grants.by_signature.lock().insert(token.clone(), grant);
         let base = self.base_url();
-        let urls: Vec<String> = [super::PUT_PRIMARY_PATH, super::PUT_FALLBACK_PATH]
+        let mut urls: Vec<String> = [super::PUT_PRIMARY_PATH, super::PUT_FALLBACK_PATH]
             .iter()
             .cycle()
             .take(self.cfg.urls_per_part.clamp(1, 10))
             .map(|p| format!("{base}{p}?Signature={token}"))
             .collect();
+        if self.cfg.unreachable_first_url {
+            urls.insert(0, format!("http://{}{}?Signature={token}", unreachable(), super::PUT_PRIMARY_PATH));
+        }
         let headers: serde_json::Map<String, Value> = headers
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
@@ -159,6 +164,15 @@ pub(crate) async fn put_object(
         resp.headers_mut().insert(header::ETAG, v);
     }
     resp
+}
+
+/// A loopback address nothing listens on (bound, then released).
+fn unreachable() -> std::net::SocketAddr {
+    static ADDR: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        l.local_addr().expect("a bound address")
+    })
 }
 
 /// The request's grant, if its signature is valid, unexpired and its headers are exactly

@@ -96,7 +96,9 @@ pub(crate) async fn issue(State(app): State<Arc<App>>, req: Request) -> Response
         }
     };
     drop(tokens);
-    Json(json!({ "code": 0, "msg": "ok", "tenant_access_token": token, "expire": left.as_secs().max(1) })).into_response()
+    app.issued.record(&token);
+    let stated = app.cfg.advertised_token_ttl.clone().unwrap_or_else(|| json!(left.as_secs().max(1)));
+    Json(json!({ "code": 0, "msg": "ok", "tenant_access_token": token, "expire": stated })).into_response()
 }
 
 /// Every Drive call needs `Authorization: Bearer <a valid token>`.

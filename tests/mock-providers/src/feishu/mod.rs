@@ -84,6 +84,9 @@ pub struct FeishuConfig {
     pub app_secret: String,
     /// Lifetime of a tenant_access_token (doc: 2 h).
     pub token_ttl: Duration,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Folder tokens that exist and the app may write to (`files/*` parent_node).
     pub folders: Vec<String>,
     /// Largest `upload_all` (doc: 20,971,520 bytes).
@@ -117,6 +120,7 @@ impl Default for FeishuConfig {
             app_id: "cli_slkdjalasdkjasd".into(),
             app_secret: "dskLLdkasdjlasdKK".into(),
             token_ttl: Duration::from_secs(7200),
+            advertised_token_ttl: None,
             folders: vec![DEFAULT_FOLDER.into()],
             oneshot_max: 20_971_520,
             block_size: 4 << 20,
@@ -165,6 +169,7 @@ pub(crate) struct App {
     limits: Arc<limits::CallLimits>,
     tokens: Mutex<auth::Tokens>,
     faults: Faults,
+    issued: crate::Issued,
     policy: envelope::StatusPolicy,
 }
 
@@ -187,6 +192,10 @@ impl App {
 impl MockControl for App {
     fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    fn issued(&self) -> Vec<String> {
+        self.issued.all()
     }
 
     fn state_json(&self) -> serde_json::Value {
@@ -236,6 +245,7 @@ impl FeishuMock {
             limits: Default::default(),
             tokens: Default::default(),
             faults: Faults::new(),
+            issued: Default::default(),
             policy,
         });
         let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
@@ -257,6 +267,11 @@ impl FeishuMock {
 
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Every access token so far: secrets that must never show up on the client's side.
+    pub fn issued(&self) -> Vec<String> {
+        self.app.issued.all()
     }
 
     pub fn stats(&self) -> Stats {

@@ -58,6 +58,7 @@ impl App {
         // millisecond (the expiry invalidates what was issued up to then, nothing later).
         let issued = unix_millis().max(self.urls_valid_from.load(std::sync::atomic::Ordering::Relaxed));
         let sig = self.signature(upload_id, part, expires, issued);
+        self.issued.record(&sig);
         let prefix = crate::server::normalize_prefix(&self.cfg.path_prefix);
         format!(
             "http://{host}{prefix}{DATA_PATH}?uploadId={upload_id}&partNumber={part}&Expires={expires}&OSSAccessKeyId=LTAImock&x-mock-issued={issued}&Signature={sig}"

@@ -222,8 +222,14 @@ async fn grant(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
         &app.cfg.domain_id,
         &app.cfg.drive_id,
     ) {
-        Refresh::Granted(v) => {
+        Refresh::Granted(mut v) => {
             app.stats.update(|s| s.token_refreshes += 1);
+            for k in ["access_token", "refresh_token"] {
+                app.issued.record(v[k].as_str().unwrap_or_default());
+            }
+            if let Some(stated) = &app.cfg.advertised_token_ttl {
+                v["expires_in"] = stated.clone();
+            }
             Ok(v)
         }
         Refresh::Refused(e) => Err(e),

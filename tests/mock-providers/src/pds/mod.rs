@@ -66,6 +66,9 @@ pub struct PdsConfig {
     pub refresh_token: String,
     /// `expires_in` of access tokens (doc: about 2 h).
     pub access_token_ttl: Duration,
+    /// The lifetime the token answer states, as sent, whatever the token's real one (`None`
+    /// = the truth): a broken server's `0`, `1e12`, `-1`, `1e30` or `"soon"`.
+    pub advertised_token_ttl: Option<serde_json::Value>,
     /// Lifetime of part URLs (doc: 15 min).
     pub upload_url_ttl: Duration,
     /// Whether `parallel_upload: true` is allowed (else `InvalidParameterNotSupported.ParallelUpload`).
@@ -99,6 +102,7 @@ impl Default for PdsConfig {
             client_secret: "80DMockSecret3i5".into(),
             refresh_token: "399623e13353490391266c7d48a13ed1".into(),
             access_token_ttl: Duration::from_secs(7200),
+            advertised_token_ttl: None,
             upload_url_ttl: Duration::from_secs(900),
             parallel_supported: true,
             list_page_max: 100,
@@ -120,6 +124,7 @@ pub(crate) struct App {
     tokens: auth::Tokens,
     stats: stats::StatsRecorder,
     faults: Faults,
+    issued: crate::Issued,
     /// Signs part URLs.
     url_key: [u8; 32],
     /// Part URLs issued before this (Unix ms) are expired.
@@ -130,6 +135,10 @@ pub(crate) struct App {
 impl MockControl for App {
     fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    fn issued(&self) -> Vec<String> {
+        self.issued.all()
     }
 
     fn state_json(&self) -> serde_json::Value {
@@ -176,6 +185,7 @@ impl PdsMock {
             store,
             stats: Default::default(),
             faults: Faults::new(),
+            issued: Default::default(),
             url_key,
             urls_valid_from: AtomicU64::new(0),
         });
@@ -194,6 +204,11 @@ impl PdsMock {
 
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Every access and refresh token and part-URL signature so far: secrets that must never show up on the client's side.
+    pub fn issued(&self) -> Vec<String> {
+        self.app.issued.all()
     }
 
     pub fn stats(&self) -> PdsStats {

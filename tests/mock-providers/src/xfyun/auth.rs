@@ -200,6 +200,10 @@ pub(crate) async fn require_signature(
         req.headers(),
         SystemTime::now(),
     );
+    // What the client signed with: a secret derived from api_secret, never to be shown.
+    if let Some(auth) = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(parse_authorization) {
+        app.issued.record(auth.signature);
+    }
     match verdict {
         Ok(()) => next.run(req).await,
         Err(failure) => {

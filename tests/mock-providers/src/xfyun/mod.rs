@@ -105,11 +105,16 @@ pub(crate) struct App {
     store: store::Store,
     stats: stats::StatsRecorder,
     faults: Faults,
+    issued: crate::Issued,
 }
 
 impl MockControl for App {
     fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    fn issued(&self) -> Vec<String> {
+        self.issued.all()
     }
 
     fn state_json(&self) -> serde_json::Value {
@@ -150,6 +155,7 @@ impl XfyunMock {
             store,
             stats: Default::default(),
             faults: Faults::new(),
+            issued: Default::default(),
         });
         let server = server::serve(router(app.clone()), port, &app.cfg.path_prefix).await?;
         Ok(XfyunMock { app, server })
@@ -171,6 +177,11 @@ impl XfyunMock {
     /// Fault rules, changeable at any time.
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Every signature of a request it checked so far: secrets that must never show up on the client's side.
+    pub fn issued(&self) -> Vec<String> {
+        self.app.issued.all()
     }
 
     pub fn stats(&self) -> Stats {

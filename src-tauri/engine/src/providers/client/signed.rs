@@ -74,11 +74,13 @@ impl TargetCache {
         let last = number.saturating_add(batch.max(1) - 1).min(count.max(number));
         let wanted: Vec<u32> = (number..=last).filter(|n| *n == number || !targets.get(n).is_some_and(Target::fresh)).collect();
         targets.extend(query(wanted).await?);
+        // One received just now is tried whatever lifetime it states (a broken server's 0
+        // made every part fail here): the storage judges it, and an expired one is signed
+        // again by `put`'s caller.
         targets
             .get(&number)
-            .filter(|t| t.fresh())
             .cloned()
-            .ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("the service gave no usable upload URL for part {number}")))
+            .ok_or_else(|| ProviderError::temporary(ErrorKind::Server, format!("the service gave no upload URL for part {number}")))
     }
 
     /// The part is done (or its target was refused): forget its target.
@@ -134,7 +136,12 @@ where
         // No deadline while the bytes move: `http::send` gives up only on a stall.
         let mut req = client.put(url).header(reqwest::header::CONTENT_LENGTH, len);
         for (k, v) in &target.headers {
-            req = req.header(k.as_str(), v.as_str());
+            // They carry the signature (`Authorization: OSS id:signature`): never shown.
+            let Ok(mut value) = reqwest::header::HeaderValue::from_str(v) else {
+                return Err(PutError::Failed(ProviderError::new(ErrorKind::Server, format!("{what}: the service gave a header that cannot be sent ({k})"))));
+            };
+            value.set_sensitive(true);
+            req = req.header(k.as_str(), value);
         }
         let attempt = if target.urls.len() > 1 { format!("{what} (upload URL {} of {})", i + 1, target.urls.len()) } else { what.to_owned() };
         let body = body.again();
@@ -234,6 +241,22 @@ mod tests {
         tokio::time::advance(Duration::from_millis(200)).await;
         assert!(!short.fresh(), "less than a quarter of 4 s left");
         assert!(!format!("{short:?}").contains("Signature"), "Debug shows no signature");
+    }
+
+    #[tokio::test]
+    async fn a_target_said_to_live_zero_seconds_is_still_tried_once() {
+        let cache = TargetCache::default();
+        let calls = AtomicU32::new(0);
+        let query = |nums: Vec<u32>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(nums.into_iter().map(|n| (n, target(0))).collect()) }
+        };
+        let t = cache.get("k", 1, 2, 30, query).await.expect("used, not refused as stale");
+        assert_eq!(t.urls.len(), 1);
+        cache.get("k", 2, 2, 30, query).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "a stale cached target is asked again");
+        let none = cache.get("k", 3, 3, 30, |_| async { Ok(vec![]) }).await.unwrap_err();
+        assert!(none.temporary && none.message.contains("no upload URL for part 3"), "{}", none.message);
     }
 
     #[tokio::test]

@@ -137,14 +137,12 @@ impl Api {
             ));
         };
         // 7200 s in practice (§1a); an absent or silly value gets a short life, not a long one.
-        let lifetime = Duration::from_secs(
-            answer
-                .body
-                .get("expireIn")
-                .and_then(Value::as_u64)
-                .unwrap_or(60)
-                .clamp(1, 86_400),
-        );
+        let lifetime = answer
+            .body
+            .get("expireIn")
+            .and_then(crate::providers::error::lifetime_field)
+            .unwrap_or(Duration::from_secs(60))
+            .clamp(Duration::from_secs(1), Duration::from_secs(86_400));
         let n = self.tokens_fetched.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::info!(
             lifetime_s = lifetime.as_secs(),
@@ -200,10 +198,9 @@ async fn read(call: Call, what: &str, resp: reqwest::Response) -> Result<Answer,
         .and_then(|v| httpdate::parse_http_date(v.to_str().ok()?).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    let text = resp
-        .text()
+    let text = http::answer_text(resp)
         .await
-        .map_err(|e| ProviderError::network(what, &e))?;
+        .map_err(|e| crate::providers::client::errors::sent(what, e))?;
     if let Some(minutes) = errors::ban_minutes(&text) {
         return Err(errors::ip_ban(minutes).into());
     }

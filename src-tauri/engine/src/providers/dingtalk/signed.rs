@@ -31,7 +31,7 @@ pub fn parse(info: &Value) -> ProviderResult<Target> {
         Some(_) => return Err(bad("headers is not a map")),
     };
     // An absent lifetime is taken as short, so the URL is used at once or asked again.
-    let lifetime = Duration::from_secs(info.get("expirationSeconds").and_then(Value::as_u64).unwrap_or(60));
+    let lifetime = info.get("expirationSeconds").and_then(crate::providers::error::lifetime_field).unwrap_or(Duration::from_secs(60));
     Ok(Target::new(urls, headers, lifetime))
 }
 

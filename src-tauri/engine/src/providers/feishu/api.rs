@@ -61,7 +61,8 @@ struct Envelope {
     #[serde(default)]
     data: Value,
     tenant_access_token: Option<String>,
-    expire: Option<u64>,
+    #[serde(default, deserialize_with = "crate::providers::error::lenient_lifetime")]
+    expire: Option<Duration>,
 }
 
 pub struct Api {
@@ -111,8 +112,8 @@ impl Api {
         let (failure, envelope) = read(resp, what).await?;
         match envelope {
             Some(Envelope { code: Some(0), tenant_access_token: Some(token), expire, .. }) if !token.is_empty() => {
-                tracing::debug!(host = self.host(), expire, "got a Feishu tenant_access_token");
-                let lifetime = Duration::from_secs(expire.unwrap_or(7200));
+                tracing::debug!(host = self.host(), ?expire, "got a Feishu tenant_access_token");
+                let lifetime = expire.unwrap_or(Duration::from_secs(7200));
                 Ok(Fetched { value: Secret::new(token), renew_after: renew_after(lifetime, RENEW_BEFORE_EXPIRY, 2) })
             }
             Some(Envelope { code: Some(code), .. }) if code != 0 && failure.status < 500 => Err(ProviderError::new(

@@ -11,7 +11,7 @@ use super::token::Tokens;
 use super::urls::PartInfo;
 use crate::error::ErrorKind;
 use crate::creds::Secret;
-use crate::providers::client::errors::secret_header;
+use crate::providers::client::errors::{secret_header, sent};
 use crate::providers::client::Endpoint;
 use crate::providers::{http, ProviderError, ProviderResult};
 
@@ -62,7 +62,7 @@ impl Api {
             .map_err(|e| ProviderError::network(&what, &e))?;
         let status = resp.status().as_u16();
         let head = failure_head(&resp);
-        let text = resp.text().await.map_err(|e| ProviderError::network(&what, &e))?;
+        let text = http::answer_text(resp).await.map_err(|e| sent(&what, e))?;
         if !(200..300).contains(&status) {
             return Ok(Err(failure_body(head, &text)));
         }

@@ -26,8 +26,8 @@ const MARGIN: Duration = Duration::from_secs(180);
 struct Grant {
     access_token: String,
     refresh_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "crate::providers::error::lenient_lifetime")]
+    expires_in: Option<Duration>,
 }
 
 /// A grant whose rotated refresh token the keyring refused to store: (refresh token,
@@ -90,7 +90,7 @@ impl Tokens {
             }
             other => other?,
         };
-        let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(7200));
+        let lifetime = grant.expires_in.unwrap_or(Duration::from_secs(7200));
         let fetched = Fetched { value: Secret::new(grant.access_token), renew_after: renew_after(lifetime, MARGIN, 2) };
         let refresh = Secret::new(grant.refresh_token);
         if refresh != stored {
@@ -121,10 +121,10 @@ impl Tokens {
             .timeout(http::timeout_for(0))
             .send()
             .await
-            .map_err(|e| ProviderError::network("PDS token refresh", &e.without_url()))?;
+            .map_err(|e| ProviderError::network("PDS token refresh", &e))?;
         let status = resp.status().as_u16();
         let failure = super::api::failure_head(&resp);
-        let text = resp.text().await.map_err(|e| ProviderError::network("PDS token refresh", &e.without_url()))?;
+        let text = http::answer_text(resp).await.map_err(|e| crate::providers::client::errors::sent("PDS token refresh", e))?;
         if (200..300).contains(&status) {
             return serde_json::from_str(&text).map_err(|e| ProviderError::temporary(ErrorKind::Server, format!("PDS token refresh: unreadable answer ({e})")));
         }

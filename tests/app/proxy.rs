@@ -214,32 +214,54 @@ fn the_proxy_setting_reaches_a_running_engine_and_its_password_nothing_else() {
     upload("direct.bin", 3 * MIB, 1);
     assert_eq!(proxy.relayed(), 0, "nothing went through the proxy yet");
 
-    // 2. A proxy URL with credentials, set while `ferry run` keeps running.
+    // 2. A proxy URL with credentials, set in the middle of an upload while `ferry run`
+    // keeps running: the rest of that upload goes through it. One part at a time at
+    // 1 MiB/s, switched once the first of three parts is acknowledged.
+    s.config("parts_per_file", "1");
+    s.config("bandwidth", &MIB.to_string());
+    let path = src.join("switched.bin");
+    let sha1 = write_random(&path, 12 * MIB + 7, 2);
+    let id = s.upload(&[&path], "ost")[0];
+    s.wait_job(id, 120, "acknowledge its first part", |j| j["parts_done"].as_u64() >= Some(1));
     let set = s.run(&["config", "set", "proxy", &format!("http://ferry-user:{PASSWORD}@127.0.0.1:{}", proxy.port)], "").ok();
+    let job = s.wait_job(id, 120, "finish", |j| j["state"] == "done" || j["state"] == "failed");
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["parts_total"], 3, "{job}");
+    assert_eq!(x.sha1_of(job["result"]["url"].as_str().unwrap()), sha1, "the switched upload is byte-exact at the mock");
+    let lines = proxy.stats.lines.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l.ends_with("/file/mpupload/complete")), "the upload's end went through the proxy: {lines:?}");
+    assert!(lines.iter().any(|l| l.ends_with("/file/mpupload/upload")), "its later parts did: {lines:?}");
+    assert!(!lines.iter().any(|l| l.ends_with("/file/mpupload/init")), "its start did not: {lines:?}");
+    s.config("parts_per_file", "4");
+    s.config("bandwidth", "0");
+
     let shown = format!("http://127.0.0.1:{}", proxy.port);
     assert_eq!(set.stdout().trim(), format!("proxy={shown}"));
     assert_eq!(s.run(&["config", "get", "proxy"], "").ok().stdout().trim(), shown);
     let list = s.run(&["config", "list"], "").ok().stdout();
     assert!(list.lines().any(|l| l == format!("proxy={shown}")), "{list}");
+
+    // 3. A whole upload through the proxy.
+    let (before, bytes_before) = (proxy.relayed(), proxy.stats.bytes_up.load(Ordering::SeqCst));
     let size = 12 * MIB + 7;
-    let (job, _) = upload("proxied.bin", size, 2);
+    let (job, _) = upload("proxied.bin", size, 4);
     let relayed = proxy.relayed();
-    let lines = proxy.stats.lines.lock().unwrap().clone();
+    let lines = proxy.stats.lines.lock().unwrap()[before as usize..].to_vec();
     // init + 3 slices + complete, at least: every call of the upload went through it.
-    assert!(relayed >= 5, "the upload's requests went through the proxy: {lines:?}");
-    assert!(lines.iter().filter(|l| l.starts_with("POST")).count() >= 5, "{lines:?}");
-    assert!(proxy.stats.bytes_up.load(Ordering::SeqCst) >= size, "the file's bytes went through the proxy");
+    assert!(relayed - before >= 5, "the upload's requests went through the proxy: {lines:?}");
+    assert!(lines.iter().any(|l| l.ends_with("/file/mpupload/init")), "{lines:?}");
+    assert!(proxy.stats.bytes_up.load(Ordering::SeqCst) - bytes_before >= size, "the file's bytes went through the proxy");
     assert_eq!(proxy.stats.refused.load(Ordering::SeqCst), 0, "every request carried the credentials");
     let seen = proxy.stats.auth_seen.lock().unwrap().clone();
     let want = format!("Basic {}", base64(format!("ferry-user:{PASSWORD}").as_bytes()));
     assert!(!seen.is_empty() && seen.iter().all(|a| *a == want), "{seen:?}");
     assert_eq!(job["parts_total"], 3, "{job}");
 
-    // 3. none: the next upload goes direct, the same `ferry run` still running.
+    // 4. none: the next upload goes direct, the same `ferry run` still running.
     assert_eq!(s.run(&["config", "set", "proxy", "none"], "").ok().stdout().trim(), "proxy=none");
     upload("after.bin", 6 * MIB, 3);
     assert_eq!(proxy.relayed(), relayed, "nothing more went through the proxy");
-    assert!(run.try_wait().unwrap().is_none(), "the same ferry run did all three");
+    assert!(run.try_wait().unwrap().is_none(), "the same ferry run did all four");
 
     // The password is in none of the database, the logs or any output.
     let mut outputs: HashMap<&str, String> = HashMap::new();
@@ -253,7 +275,9 @@ fn the_proxy_setting_reaches_a_running_engine_and_its_password_nothing_else() {
     for (path, bytes) in s.sqlite_files() {
         assert!(!contains(&bytes, PASSWORD.as_bytes()), "the proxy password is in {}", path.display());
     }
-    assert!(s.logs().contains("HTTP client built for the proxy setting"), "the rebuild is logged");
+    let logs = s.logs();
+    assert!(logs.contains("HTTP client built for the proxy setting"), "the rebuild is logged");
+    assert!(logs.contains("the proxy setting changed: uploads in progress continue through the new one"), "the switch is logged");
     let _ = run.kill();
 }
 

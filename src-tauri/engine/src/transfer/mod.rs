@@ -210,11 +210,22 @@ impl Engine {
         self.sh.settings()
     }
 
-    /// Re-reads the settings from the store; a new bandwidth limit applies at once, a new
-    /// proxy to the next request of each account (its provider is built again).
+    /// Re-reads the settings from the store; a new bandwidth limit applies at once, and so
+    /// does a new proxy: uploads in progress stop (their acknowledged parts stay) and start
+    /// again at once with providers built for it, so no request goes the old way after this.
     pub fn reload_settings(&self) -> Result<()> {
         let s = EngineSettings::load(&self.sh.queue)?;
-        *self.sh.proxy_stamp.write().unwrap_or_else(|p| p.into_inner()) = self.sh.proxy.stamp()?;
+        let stamp = self.sh.proxy.stamp()?;
+        let proxy_changed = {
+            let mut current = self.sh.proxy_stamp.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *current, stamp.clone()) != stamp
+        };
+        if proxy_changed {
+            let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            tracing::info!(jobs = running.len(), "the proxy setting changed: uploads in progress continue through the new one");
+            // A stopped worker puts its job back in the queue, due now (see worker::run).
+            running.values().for_each(CancellationToken::cancel);
+        }
         self.sh.bandwidth.set(s.bandwidth);
         *self.sh.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
         Ok(())

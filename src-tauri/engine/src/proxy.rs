@@ -127,8 +127,8 @@ pub struct ProxyInput {
     pub credentials: CredentialsInput,
 }
 
-/// What to do with the saved proxy credentials.
-#[derive(Debug, Clone, Deserialize, specta::Type)]
+/// What to do with the saved proxy credentials. `Debug` never shows them.
+#[derive(Clone, Deserialize, specta::Type)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum CredentialsInput {
     /// Keep the saved ones (the form shows them only as "saved").
@@ -139,6 +139,16 @@ pub enum CredentialsInput {
         #[specta(type = String)]
         password: Secret,
     },
+}
+
+impl fmt::Debug for CredentialsInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialsInput::Keep => "Keep",
+            CredentialsInput::Clear => "Clear",
+            CredentialsInput::Set { .. } => "Set(<redacted>)",
+        })
+    }
 }
 
 /// What SQLite holds under [`KEY`]: the choice and the keyring entry of its credentials.
@@ -330,6 +340,7 @@ mod tests {
         let keep = ProxyInput { proxy: "http://127.0.0.1:3129".into(), credentials: CredentialsInput::Keep };
         assert!(p.save(keep).unwrap().has_credentials);
         let bad = ProxyInput { proxy: "http://127.0.0.1:3129".into(), credentials: CredentialsInput::Set { user: "a:b".into(), password: Secret::new("x") } };
+        assert_eq!(format!("{bad:?}"), r#"ProxyInput { proxy: "http://127.0.0.1:3129", credentials: Set(<redacted>) }"#);
         assert_eq!(p.save(bad).unwrap_err().field(), Some("proxy_user"));
         // `none` drops them from the keyring too.
         assert_eq!(p.set("none").unwrap(), ProxyView { proxy: "none".into(), has_credentials: false });
@@ -350,8 +361,11 @@ mod tests {
             credentials: Some(Credentials { user: "me".into(), password: Secret::new("hunter2") }),
         };
         let client = crate::providers::http::client(&config).unwrap();
-        let shown = format!("{client:?} {config:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
+        let shown = format!("{client:?}");
+        // The client does list its proxy, but without the credentials.
+        assert!(shown.contains("127.0.0.1:3128") && !shown.contains("hunter2") && !shown.contains("me:"), "{shown}");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("\"me\""), "{shown}");
         for c in ["system", "none", "socks5://127.0.0.1:1080", "https://127.0.0.1:443"] {
             crate::providers::http::client(&ProxyConfig { proxy: Proxy::parse(c).unwrap().0, credentials: None }).unwrap();
         }

@@ -370,4 +370,74 @@ mod tests {
             crate::providers::http::client(&ProxyConfig { proxy: Proxy::parse(c).unwrap().0, credentials: None }).unwrap();
         }
     }
+
+    /// A SOCKS5 server with user/password auth (RFC 1928 + 1929), CONNECT only: returns
+    /// its port and the (user, password) pairs it was offered.
+    async fn socks5() -> (u16, Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut b = [0u8; 2];
+                    c.read_exact(&mut b).await?;
+                    let mut methods = vec![0u8; b[1] as usize];
+                    c.read_exact(&mut methods).await?;
+                    if !methods.contains(&2) {
+                        return c.write_all(&[5, 0xff]).await;
+                    }
+                    c.write_all(&[5, 2]).await?;
+                    let read = |len: u8| vec![0u8; len as usize];
+                    let mut v = [0u8; 2];
+                    c.read_exact(&mut v).await?;
+                    let mut user = read(v[1]);
+                    c.read_exact(&mut user).await?;
+                    let mut l = [0u8; 1];
+                    c.read_exact(&mut l).await?;
+                    let mut pass = read(l[0]);
+                    c.read_exact(&mut pass).await?;
+                    log.lock().unwrap().push((String::from_utf8_lossy(&user).into_owned(), String::from_utf8_lossy(&pass).into_owned()));
+                    c.write_all(&[1, 0]).await?;
+                    let mut req = [0u8; 4];
+                    c.read_exact(&mut req).await?;
+                    let addr = match req[3] {
+                        1 => {
+                            let mut a = [0u8; 6];
+                            c.read_exact(&mut a).await?;
+                            std::net::SocketAddr::from((std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]), u16::from_be_bytes([a[4], a[5]])))
+                        }
+                        _ => return c.write_all(&[5, 8, 0, 1, 0, 0, 0, 0, 0, 0]).await,
+                    };
+                    let mut up = tokio::net::TcpStream::connect(addr).await?;
+                    c.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
+                    tokio::io::copy_bidirectional(&mut c, &mut up).await.map(|_| ())
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    #[tokio::test]
+    async fn socks5_with_credentials_carries_requests() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let site_port = site.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = site.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf).await;
+                let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello!").await;
+            }
+        });
+        let (port, seen) = socks5().await;
+        let (proxy, credentials) = Proxy::parse(&format!("socks5://me:hunter2@127.0.0.1:{port}")).unwrap();
+        let client = crate::providers::http::client(&ProxyConfig { proxy, credentials }).unwrap();
+        let body = client.get(format!("http://127.0.0.1:{site_port}/x")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(body, "hello!");
+        assert_eq!(*seen.lock().unwrap(), [("me".to_owned(), "hunter2".to_owned())], "the request went through the SOCKS5 proxy with its credentials");
+    }
 }

@@ -294,3 +294,37 @@ fn a_bad_proxy_is_refused_naming_the_field() {
         assert_eq!(s.run(&["config", "set", "proxy", good], "").ok().stdout().trim(), format!("proxy={good}"));
     }
 }
+
+#[test]
+fn system_follows_the_environment_and_none_ignores_it() {
+    let s = Sandbox::new();
+    let x = Xfyun::start(XfyunConfig::default());
+    let proxy = TestProxy::start("env-user", "env-pass");
+    s.add_xfyun("ost", &x.mock, &[]);
+    let src = s.dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // `ferry run --until-idle` with the environment's proxy (credentials in its URL, as
+    // HTTP_PROXY allows) and no exceptions.
+    let run = |seed: u64| {
+        let path = src.join(format!("f{seed}.bin"));
+        let sha1 = write_random(&path, MIB + seed, seed);
+        let id = s.upload(&[&path], "ost")[0];
+        s.run_with(&["run", "--until-idle"], "", |c| {
+            for k in ["NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+                c.env_remove(k);
+            }
+            c.env("HTTP_PROXY", format!("http://env-user:env-pass@127.0.0.1:{}", proxy.port));
+        })
+        .ok();
+        let job = s.job(id);
+        assert_eq!(job["state"], "done", "{job}");
+        assert_eq!(x.sha1_of(job["result"]["url"].as_str().unwrap()), sha1);
+    };
+    run(1);
+    let relayed = proxy.relayed();
+    assert!(relayed >= 1, "system: the upload took the environment's proxy");
+    assert_eq!(proxy.stats.refused.load(Ordering::SeqCst), 0);
+    s.config("proxy", "none");
+    run(2);
+    assert_eq!(proxy.relayed(), relayed, "none: the environment's proxy is ignored");
+}

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use ferry_engine::accounts::{Account, AccountInput, ProviderKind};
 use ferry_engine::creds::Secret;
 use ferry_engine::queue::{JobState, Transition};
+use ferry_engine::proxy;
 use ferry_engine::transfer::{Engine, EngineLock, EngineSettings, JobProgress, ProgressSink};
 use ferry_engine::watch::{AfterUpload, WatchInput, WatchService};
 use ferry_engine::{Error, Ferry};
@@ -172,7 +173,8 @@ pub enum ConfigCommand {
     List,
     /// Print one setting
     Get { key: String },
-    /// Change one setting (a running engine picks it up within a second)
+    /// Change one setting (a running engine picks it up within a second); `proxy` takes
+    /// system, none or a URL (http://, https://, socks5://; user:password@ go to the keyring)
     Set { key: String, value: String },
 }
 
@@ -562,6 +564,16 @@ fn config(ferry: &Ferry, command: ConfigCommand, data_dir: &Path) -> Result<(), 
             for key in DESKTOP_KEYS {
                 println!("{key}={}", desktop_get(key).unwrap_or_default());
             }
+            println!("{}={}", proxy::KEY, ferry.proxy.view()?.proxy);
+        }
+        // The proxy URL is shown without its credentials (they are only in the keyring).
+        ConfigCommand::Get { key } if key == proxy::KEY => println!("{}", ferry.proxy.view()?.proxy),
+        ConfigCommand::Set { key, value } if key == proxy::KEY => {
+            let saved = ferry.proxy.set(&value)?;
+            println!("{}={}", proxy::KEY, saved.proxy);
+            if saved.has_credentials {
+                eprintln!("the proxy's user name and password are saved in the system keyring");
+            }
         }
         ConfigCommand::Get { key } if DESKTOP_KEYS.contains(&key.as_str()) => println!("{}", desktop_get(&key).unwrap_or_default()),
         ConfigCommand::Set { key, value } if DESKTOP_KEYS.contains(&key.as_str()) => {
@@ -570,7 +582,7 @@ fn config(ferry: &Ferry, command: ConfigCommand, data_dir: &Path) -> Result<(), 
         }
         ConfigCommand::Get { key } => match settings.get(&key) {
             Some(v) => println!("{v}"),
-            None => return Err(usage(format!("unknown setting \"{key}\" (known: {})", EngineSettings::keys().chain(DESKTOP_KEYS).collect::<Vec<_>>().join(", ")))),
+            None => return Err(usage(format!("unknown setting \"{key}\" (known: {})", EngineSettings::keys().chain(DESKTOP_KEYS).chain([proxy::KEY]).collect::<Vec<_>>().join(", ")))),
         },
         ConfigCommand::Set { key, value } => {
             EngineSettings::set(&ferry.queue, &key, &value)?;

@@ -14,6 +14,7 @@ mod app {
     mod provider_pds;
     mod provider_dingtalk;
     mod provider_feishu;
+    mod proxy;
     mod reliability;
     mod watch;
 }

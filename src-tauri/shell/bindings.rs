@@ -26,6 +26,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             clear_history,
             get_settings,
             set_settings,
+            get_proxy,
+            set_proxy,
             engine_status,
             list_watches,
             add_watch,

@@ -8,6 +8,7 @@ use ferry_engine::browse::FolderRoots;
 use ferry_engine::enqueue::EnqueueReport;
 use ferry_engine::providers::{Entry, Listing};
 use ferry_engine::queue::{JobView, PartView, QueueChanges, Transition};
+use ferry_engine::proxy::{ProxyInput, ProxyView};
 use ferry_engine::transfer::EngineSettings;
 use ferry_engine::watch::{Watch, WatchInput};
 use ferry_engine::{Error, Ferry, UiError};
@@ -204,6 +205,24 @@ pub async fn set_settings(app: Shell<'_>, settings: EngineSettings) -> Result<En
     Ok(saved)
 }
 
+/// The proxy setting, without its credentials (only whether some are saved).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_proxy(app: Shell<'_>) -> Result<ProxyView, UiError> {
+    blocking(&app, |f| f.proxy.view()).await
+}
+
+/// Saves the proxy setting (credentials to the keyring); the engine's next request of
+/// each account goes the new way.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_proxy(app: Shell<'_>, input: ProxyInput) -> Result<ProxyView, UiError> {
+    let saved = blocking(&app, move |f| f.proxy.save(input)).await?;
+    app.engine().reload_settings().map_err(UiError::from)?;
+    app.engine().wake();
+    Ok(saved)
+}
+
 /// Whether the engine works the queue in this window (else another `ferry run` does).
 #[tauri::command]
 #[specta::specta]
@@ -242,11 +261,12 @@ pub async fn set_watch_enabled(app: Shell<'_>, id: i64, enabled: bool) -> Result
     .await
 }
 
-/// One account's folder browser, kept while its settings stay the same: a Browse dialog
+/// One account's folder browser, kept while its settings (and the proxy) stay the same: a Browse dialog
 /// makes many calls in a row, and each would otherwise fetch a new access token.
 async fn browser(app: &Shell<'_>, account: String) -> Result<std::sync::Arc<ferry_engine::browse::Browser>, UiError> {
-    let account = blocking(app, move |f| f.accounts.get(&account)).await?;
-    let key = serde_json::to_string(&account).unwrap_or_default();
+    // The proxy setting is part of the key: a browser goes the way Settings say now.
+    let (account, proxy) = blocking(app, move |f| Ok((f.accounts.get(&account)?, f.proxy.stamp()?))).await?;
+    let key = format!("{}#{proxy}", serde_json::to_string(&account).unwrap_or_default());
     let mut open = app.browsers.lock().await;
     if let Some((k, b)) = open.get(&account.name) {
         if *k == key {

@@ -43,7 +43,7 @@ impl Browser {
         if !account.provider.has_folders() {
             return Err(no_folders(account));
         }
-        let ctx = Context { http: providers::http::client(), accounts: ferry.accounts.clone(), account: account.clone() };
+        let ctx = Context { http: ferry.proxy.client()?, accounts: ferry.accounts.clone(), account: account.clone() };
         let provider = providers::build(ctx)?;
         if provider.folders().is_none() {
             return Err(no_folders(account));

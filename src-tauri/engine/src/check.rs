@@ -8,7 +8,7 @@ use crate::Ferry;
 /// Checks an account with its provider (gets a token / checks the settings) and returns a
 /// one-line human result.
 pub async fn check_account(ferry: &Ferry, account: &Account) -> Result<String> {
-    let ctx = Context { http: providers::http::client(), accounts: ferry.accounts.clone(), account: account.clone() };
+    let ctx = Context { http: ferry.proxy.client()?, accounts: ferry.accounts.clone(), account: account.clone() };
     let provider = providers::build(ctx)?;
     let said = provider.check().await.map_err(|e| Error::Provider { kind: e.kind, message: e.message })?;
     Ok(format!("account \"{}\" is usable: {said}", account.name))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::accounts::Accounts;
 use crate::creds::{Keyring, SecretStore};
 use crate::error::Result;
+use crate::proxy::ProxySettings;
 use crate::queue::Queue;
 use crate::store::Store;
 use crate::watch::Watches;
@@ -16,6 +17,8 @@ pub struct Ferry {
     pub accounts: Accounts,
     pub queue: Queue,
     pub watches: Watches,
+    /// The proxy every provider's requests go through.
+    pub proxy: ProxySettings,
 }
 
 impl Ferry {
@@ -27,10 +30,11 @@ impl Ferry {
     pub fn with_secrets(data_dir: impl Into<PathBuf>, secrets: Arc<dyn SecretStore>) -> Result<Ferry> {
         let data_dir = data_dir.into();
         let store = Arc::new(Store::open(&data_dir)?);
-        let accounts = Accounts::new(store.clone(), secrets);
+        let accounts = Accounts::new(store.clone(), secrets.clone());
         let queue = Queue::new(store.clone());
         let watches = Watches::new(store.clone());
-        Ok(Ferry { data_dir, store, accounts, queue, watches })
+        let proxy = ProxySettings::new(queue.clone(), secrets);
+        Ok(Ferry { data_dir, store, accounts, queue, watches, proxy })
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod paths;
 pub mod platform;
 pub mod providers;
+pub mod proxy;
 pub mod queue;
 pub mod source;
 pub mod store;

@@ -9,6 +9,8 @@ import {
   type ControlReport,
   type EngineSettings,
   type EngineStatus,
+  type ProxyInput,
+  type ProxyView,
   type EnqueueReport,
   type Entry,
   type ErrorKind,
@@ -34,6 +36,7 @@ export type { Account, AccountInput, ErrorKind, ProviderKind, ProviderSpec, Sett
 import type { Watch, WatchInput } from './bindings';
 export type { AfterUpload, UnreadableFolder, Watch, WatchInput, WatchNote, WatchStatus } from './bindings';
 export type { Entry, EntryKind, FolderRoots, Listing } from './bindings';
+export type { CredentialsInput, ProxyInput, ProxyView } from './bindings';
 export type { Autostart, DatabaseProblem, EngineProblem, Lang, TrayAction, TrayMenu } from './bindings';
 export type {
   Committed,
@@ -215,6 +218,15 @@ export function getSettings(): Promise<EngineSettings> {
 
 export function setSettings(settings: EngineSettings): Promise<EngineSettings> {
   return call(() => commands.setSettings(settings));
+}
+
+/** The proxy setting: its URL or system/none, and whether credentials are saved (never them). */
+export function getProxy(): Promise<ProxyView> {
+  return call(() => commands.getProxy());
+}
+
+export function setProxy(input: ProxyInput): Promise<ProxyView> {
+  return call(() => commands.setProxy(input));
 }
 
 export async function engineStatus(): Promise<EngineStatus> {

@@ -167,6 +167,29 @@ async setSettings(settings: EngineSettings) : Promise<Result<EngineSettings, UiE
 }
 },
 /**
+ * The proxy setting, without its credentials (only whether some are saved).
+ */
+async getProxy() : Promise<Result<ProxyView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("get_proxy") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the proxy setting (credentials to the keyring); the engine's next request of
+ * each account goes the new way.
+ */
+async setProxy(input: ProxyInput) : Promise<Result<ProxyView, UiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_proxy", { input }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Whether the engine works the queue in this window (else another `ferry run` does).
  */
 async engineStatus() : Promise<EngineStatus> {
@@ -412,6 +435,14 @@ rapid?: boolean }
  */
 export type ControlReport = { applied: number[]; refused: UiError[] }
 /**
+ * What to do with the saved proxy credentials.
+ */
+export type CredentialsInput = 
+/**
+ * Keep the saved ones (the form shows them only as "saved").
+ */
+{ action: "keep" } | { action: "clear" } | { action: "set"; user: string; password: string }
+/**
  * Why the data dir's database could not be opened at start (until it is moved aside).
  */
 export type DatabaseProblem = { path: string; detail: string }
@@ -583,6 +614,23 @@ default_endpoint: string | null;
  * Files can go into folders (a destination path); false = they all go flat.
  */
 folders?: boolean }
+/**
+ * What the Settings form submits.
+ */
+export type ProxyInput = { 
+/**
+ * `system`, `none` or a URL (`http://`, `https://`, `socks5://` host:port).
+ */
+proxy: string; credentials: CredentialsInput }
+/**
+ * The setting as the window and `ferry config` show it: no credentials, only whether
+ * some are saved.
+ */
+export type ProxyView = { 
+/**
+ * `system`, `none` or the proxy's URL (without credentials).
+ */
+proxy: string; has_credentials: boolean }
 /**
  * The queue changed (jobs added or removed, controls applied): ask for the changes since
  * the last revision seen.

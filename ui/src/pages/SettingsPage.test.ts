@@ -10,6 +10,8 @@ vi.mock('../lib/api', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../lib/api')>()),
   getSettings: vi.fn(),
   setSettings: vi.fn(),
+  getProxy: vi.fn(),
+  setProxy: vi.fn(),
 }));
 
 const m = vi.mocked(api);
@@ -21,6 +23,8 @@ beforeEach(() => {
   setTheme('system');
   m.getSettings.mockResolvedValue({ ...SETTINGS, bandwidth: 3 * MiB, part_size: 5 * MiB });
   m.setSettings.mockImplementation(async (s) => s);
+  m.getProxy.mockResolvedValue({ proxy: 'system', has_credentials: false });
+  m.setProxy.mockImplementation(async (i) => ({ proxy: i.proxy, has_credentials: i.credentials.action !== 'clear' }));
 });
 
 const field = (name: string) => screen.getByTestId(`setting-field-${name}`) as HTMLInputElement;
@@ -84,5 +88,46 @@ describe('SettingsPage', () => {
     await fireEvent.change(screen.getByTestId('pref-lang'), { target: { value: 'zh' } });
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('设置');
     expect(await screen.findByLabelText('同时上传的文件数')).toBeInTheDocument();
+  });
+
+  it('sets a custom proxy with credentials, then shows them only as saved', async () => {
+    render(SettingsPage);
+    await screen.findByTestId('proxy-form');
+    expect(screen.getByTestId('proxy-mode-system')).toBeChecked();
+    expect(screen.getByTestId('proxy-save')).toBeDisabled();
+    await fireEvent.click(screen.getByTestId('proxy-mode-custom'));
+    await fireEvent.input(screen.getByTestId('proxy-url'), { target: { value: 'ftp://h:21' } });
+    await fireEvent.click(screen.getByTestId('proxy-save'));
+    expect(m.setProxy).not.toHaveBeenCalled();
+    expect(screen.getByTestId('error-proxy_url')).toHaveTextContent('Enter a URL such as http://proxy.example:3128');
+    await fireEvent.input(screen.getByTestId('proxy-url'), { target: { value: 'http://127.0.0.1:3128' } });
+    await fireEvent.input(screen.getByTestId('proxy-user'), { target: { value: 'me' } });
+    await fireEvent.input(screen.getByTestId('proxy-password'), { target: { value: 'hunter2' } });
+    await fireEvent.click(screen.getByTestId('proxy-save'));
+    await waitFor(() =>
+      expect(m.setProxy).toHaveBeenCalledWith({ proxy: 'http://127.0.0.1:3128', credentials: { action: 'set', user: 'me', password: 'hunter2' } }),
+    );
+    expect(await screen.findByText('Proxy saved.')).toBeInTheDocument();
+    const password = screen.getByTestId('proxy-password') as HTMLInputElement;
+    expect(password.value).toBe('');
+    expect(password).toHaveAttribute('placeholder', 'stored in system keyring');
+    expect(screen.getByTestId('proxy-save')).toBeDisabled();
+    // Forgetting them is a change; None sends no credentials at all.
+    await fireEvent.click(screen.getByTestId('proxy-mode-none'));
+    await fireEvent.click(screen.getByTestId('proxy-save'));
+    await waitFor(() => expect(m.setProxy).toHaveBeenLastCalledWith({ proxy: 'none', credentials: { action: 'clear' } }));
+  });
+
+  it('shows the engine’s refusal of a proxy next to the URL', async () => {
+    m.getProxy.mockResolvedValue({ proxy: 'http://127.0.0.1:3128', has_credentials: true });
+    m.setProxy.mockRejectedValue(new api.ApiError({ kind: 'invalid_input', message: 'proxy: the URL has no port', field: 'proxy' }));
+    render(SettingsPage);
+    await screen.findByTestId('proxy-form');
+    expect(screen.getByTestId('proxy-mode-custom')).toBeChecked();
+    expect((screen.getByTestId('proxy-url') as HTMLInputElement).value).toBe('http://127.0.0.1:3128');
+    await fireEvent.input(screen.getByTestId('proxy-url'), { target: { value: 'http://127.0.0.1:3129' } });
+    await fireEvent.click(screen.getByTestId('proxy-save'));
+    await waitFor(() => expect(m.setProxy).toHaveBeenCalledWith({ proxy: 'http://127.0.0.1:3129', credentials: { action: 'keep' } }));
+    expect(await screen.findByTestId('error-proxy_url')).toHaveTextContent('proxy: the URL has no port');
   });
 });

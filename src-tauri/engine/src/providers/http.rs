@@ -3,16 +3,31 @@
 use std::time::Duration;
 
 use super::body::{Motion, Stall};
+use crate::proxy::{Proxy, ProxyConfig};
 
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// A client that goes through `proxy` (see [`crate::proxy`]).
+pub fn client(proxy: &ProxyConfig) -> crate::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .user_agent(concat!("Ferry/", env!("CARGO_PKG_VERSION")))
-        .redirect(same_origin_redirects())
-        .build()
-        .expect("the HTTP client builds with static settings")
+        .redirect(same_origin_redirects());
+    let builder = match &proxy.proxy {
+        // reqwest reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY itself.
+        Proxy::System => builder,
+        Proxy::None => builder.no_proxy(),
+        Proxy::Url(url) => {
+            let bad = |e: reqwest::Error| crate::Error::invalid(crate::proxy::KEY, format!("cannot use this proxy: {}", e.without_url()));
+            let mut p = reqwest::Proxy::all(url.as_str()).map_err(bad)?;
+            if let Some(c) = &proxy.credentials {
+                p = p.basic_auth(&c.user, c.password.expose());
+            }
+            // The chosen proxy takes every request: no exceptions from NO_PROXY, loopback included.
+            builder.proxy(p.no_proxy(None))
+        }
+    };
+    builder.build().map_err(|e| crate::Error::invalid(crate::proxy::KEY, format!("cannot build the HTTP client: {}", e.without_url())))
 }
 
 /// Redirects are followed only within the same scheme, host and port: a token header
@@ -150,7 +165,7 @@ mod tests {
             _ => redirect(format!("http://localhost:{other}/steal")),
         })
         .await;
-        let client = super::client();
+        let client = super::client(&crate::proxy::ProxyConfig::SYSTEM).unwrap();
         let same = client.get(format!("http://127.0.0.1:{port}/same")).send().await.unwrap();
         assert_eq!((same.status().as_u16(), same.text().await.unwrap()), (200, "ok".to_owned()), "same-origin redirect followed");
         let cross = client

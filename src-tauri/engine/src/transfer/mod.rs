@@ -32,6 +32,7 @@ pub use worker::{plan_parts, Outcome};
 use crate::accounts::{Account, Accounts};
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Bandwidth, Provider};
+use crate::proxy::ProxySettings;
 use crate::queue::{JobState, Queue};
 use crate::Ferry;
 
@@ -45,7 +46,11 @@ pub(crate) struct Handle {
 pub(crate) struct Shared {
     pub queue: Queue,
     pub accounts: Accounts,
-    pub http: reqwest::Client,
+    proxy: ProxySettings,
+    /// The proxy setting's stamp as last read from SQLite (each tick), and the client
+    /// built for a stamp: providers are built with a client for the current one.
+    proxy_stamp: RwLock<String>,
+    http: Mutex<Option<(String, reqwest::Client)>>,
     pub bandwidth: Arc<Bandwidth>,
     pub progress: Arc<progress::Progress>,
     pub health: Health,
@@ -64,11 +69,13 @@ impl Shared {
     /// for an unlock prompt): that happens on the blocking pool and outside every lock.
     pub async fn handle(&self, account: &Account) -> Result<Arc<Handle>> {
         let s = self.settings();
-        let fingerprint = Self::fingerprint(account, &s);
-        if let Some(h) = self.cached(account.id, &fingerprint) {
+        let wanted = self.proxy_stamp.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(h) = self.cached(account.id, &Self::fingerprint(account, &s, &wanted)) {
             return Ok(h);
         }
-        let ctx = providers::Context { http: self.http.clone(), accounts: self.accounts.clone(), account: account.clone() };
+        let (stamp, http) = self.client(&wanted).await?;
+        let fingerprint = Self::fingerprint(account, &s, &stamp);
+        let ctx = providers::Context { http, accounts: self.accounts.clone(), account: account.clone() };
         let provider = tokio::task::spawn_blocking(move || providers::build(ctx))
             .await
             .map_err(|e| Error::Unsupported(format!("building the provider failed: {e}")))??;
@@ -87,10 +94,30 @@ impl Shared {
         Ok(handle)
     }
 
+    /// The HTTP client for the proxy setting `stamp` names: the one built already, or a
+    /// new one (its credentials are read from the keyring on the blocking pool, outside
+    /// every lock). Returns the stamp the client was really built for.
+    async fn client(&self, stamp: &str) -> Result<(String, reqwest::Client)> {
+        if let Some((built, c)) = self.http.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if built == stamp {
+                return Ok((built.clone(), c.clone()));
+            }
+        }
+        let proxy = self.proxy.clone();
+        let (built, config) = tokio::task::spawn_blocking(move || proxy.config())
+            .await
+            .map_err(|e| Error::Unsupported(format!("reading the proxy setting failed: {e}")))??;
+        let client = providers::http::client(&config)?;
+        tracing::info!("HTTP client built for the proxy setting \"{}\"", config.proxy.as_setting());
+        *self.http.lock().unwrap_or_else(|p| p.into_inner()) = Some((built.clone(), client.clone()));
+        Ok((built, client))
+    }
+
     /// What a built provider depends on: it is rebuilt when the account changes (a
-    /// corrected secret bumps its revision) or the retry settings do (the pacer holds them).
-    fn fingerprint(account: &Account, s: &EngineSettings) -> String {
-        format!("{}#{}#{}/{}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms)
+    /// corrected secret bumps its revision), the retry settings do (the pacer holds them)
+    /// or the proxy setting does (the client goes through it).
+    fn fingerprint(account: &Account, s: &EngineSettings, proxy: &str) -> String {
+        format!("{}#{}#{}/{}#{proxy}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms)
     }
 
     fn cached(&self, account_id: i64, fingerprint: &str) -> Option<Arc<Handle>> {
@@ -138,7 +165,9 @@ impl Engine {
         let sh = Shared {
             queue: ferry.queue.clone(),
             accounts: ferry.accounts.clone(),
-            http: providers::http::client(),
+            proxy: ferry.proxy.clone(),
+            proxy_stamp: RwLock::new(ferry.proxy.stamp()?),
+            http: Mutex::new(None),
             bandwidth: Arc::new(Bandwidth::new(settings.bandwidth)),
             progress: progress::Progress::new(sink.clone()),
             health: Health::new(sink, ferry.store.path().to_path_buf()),
@@ -181,9 +210,22 @@ impl Engine {
         self.sh.settings()
     }
 
-    /// Re-reads the settings from the store; a new bandwidth limit applies at once.
+    /// Re-reads the settings from the store; a new bandwidth limit applies at once, and so
+    /// does a new proxy: uploads in progress stop (their acknowledged parts stay) and start
+    /// again at once with providers built for it, so no request goes the old way after this.
     pub fn reload_settings(&self) -> Result<()> {
         let s = EngineSettings::load(&self.sh.queue)?;
+        let stamp = self.sh.proxy.stamp()?;
+        let proxy_changed = {
+            let mut current = self.sh.proxy_stamp.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *current, stamp.clone()) != stamp
+        };
+        if proxy_changed {
+            let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            tracing::info!(jobs = running.len(), "the proxy setting changed: uploads in progress continue through the new one");
+            // A stopped worker puts its job back in the queue, due now (see worker::run).
+            running.values().for_each(CancellationToken::cancel);
+        }
         self.sh.bandwidth.set(s.bandwidth);
         *self.sh.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
         Ok(())
@@ -392,7 +434,7 @@ impl Engine {
     #[cfg(test)]
     pub(crate) fn use_provider(&self, account: &Account, provider: Arc<dyn Provider>) {
         let s = self.sh.settings();
-        let fingerprint = Shared::fingerprint(account, &s);
+        let fingerprint = Shared::fingerprint(account, &s, &self.sh.proxy_stamp.read().unwrap().clone());
         let policy = RetryPolicy { attempts: s.retry_attempts, base: Duration::from_millis(s.retry_base_ms), ..RetryPolicy::default() };
         let pacer = Arc::new(Pacer::new(provider.limits().requests_per_sec, policy));
         self.sh.handles.lock().unwrap().insert(account.id, (fingerprint, Arc::new(Handle { provider, pacer })));
@@ -434,9 +476,9 @@ impl Ferry {
             Ok(a) => a,
             Err(e) => return tracing::warn!(job = id, "could not abort at the provider: {e}"),
         };
-        let ctx = providers::Context { http: providers::http::client(), accounts: self.accounts.clone(), account };
+        let (accounts, proxy) = (self.accounts.clone(), self.proxy.clone());
         // Reads the keyring: on the blocking pool.
-        let built = tokio::task::spawn_blocking(move || providers::build(ctx)).await;
+        let built = tokio::task::spawn_blocking(move || providers::build(providers::Context { http: proxy.client()?, accounts, account })).await;
         match built.unwrap_or_else(|e| Err(Error::Unsupported(format!("building the provider failed: {e}")))) {
             Ok(p) => {
                 if let Err(e) = p.abort(session).await {

@@ -155,7 +155,7 @@ fn bench(n: usize, size: usize, settings: &[(&str, String)]) -> Bench {
 impl Bench {
     fn engine(&self, sink: Arc<dyn ProgressSink>, panic_on: Option<&'static str>, panic_always: bool) -> (Arc<Engine>, Arc<Wary>) {
         let engine = Engine::new(&self.ferry, sink).unwrap();
-        let ctx = providers::Context { http: providers::http::client(), accounts: self.ferry.accounts.clone(), account: self.account.clone() };
+        let ctx = providers::Context { http: providers::http::client(&crate::proxy::ProxyConfig::SYSTEM).unwrap(), accounts: self.ferry.accounts.clone(), account: self.account.clone() };
         let wary = Arc::new(Wary {
             inner: providers::local::Local::new(&ctx),
             sent: Mutex::default(),

@@ -261,12 +261,12 @@ pub async fn set_watch_enabled(app: Shell<'_>, id: i64, enabled: bool) -> Result
     .await
 }
 
-/// One account's folder browser, kept while its settings (and the proxy) stay the same: a Browse dialog
+/// One account's folder browser, kept while the account (secrets included) and the proxy stay the same: a Browse dialog
 /// makes many calls in a row, and each would otherwise fetch a new access token.
 async fn browser(app: &Shell<'_>, account: String) -> Result<std::sync::Arc<ferry_engine::browse::Browser>, UiError> {
     // The proxy setting is part of the key: a browser goes the way Settings say now.
     let (account, proxy) = blocking(app, move |f| Ok((f.accounts.get(&account)?, f.proxy.stamp()?))).await?;
-    let key = format!("{}#{proxy}", serde_json::to_string(&account).unwrap_or_default());
+    let key = format!("{}#{proxy}", account.version());
     let mut open = app.browsers.lock().await;
     if let Some((k, b)) = open.get(&account.name) {
         if *k == key {

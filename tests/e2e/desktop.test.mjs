@@ -252,8 +252,10 @@ test('an unusable database: the window names the file and moves it aside to star
   const junk = 'this is not a SQLite database\n'.repeat(200);
   writeFileSync(path.join(broken, 'ferry.db'), junk);
   driver = await open(['--data-dir', broken]);
-  await find(driver, 'db-problem');
+  const dialog = await find(driver, 'db-problem');
+  await driver.wait(() => dialog.isDisplayed(), 10000);
   assert.equal(await text(await find(driver, 'db-path')), path.join(broken, 'ferry.db'));
+  await driver.sleep(500); // let WebKit paint before the screenshot
   await screenshot(driver, 'database-problem-en.png');
   await (await find(driver, 'db-move-aside')).click();
   await until('the dialog gone after the fresh start', async () => {

@@ -46,6 +46,12 @@ impl Account {
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.settings.get(key).map(String::as_str)
     }
+
+    /// Changes with every edit of the account, its secrets included: what anything built
+    /// from it (a provider, a folder browser) is cached by.
+    pub fn version(&self) -> String {
+        format!("{}#{}", serde_json::to_string(self).unwrap_or_default(), self.revision)
+    }
 }
 
 /// What a form (or `ferry account add`) submits. Secret values are deserialised straight

@@ -117,7 +117,7 @@ impl Shared {
     /// corrected secret bumps its revision), the retry settings do (the pacer holds them)
     /// or the proxy setting does (the client goes through it).
     fn fingerprint(account: &Account, s: &EngineSettings, proxy: &str) -> String {
-        format!("{}#{}#{}/{}#{proxy}", serde_json::to_string(account).unwrap_or_default(), account.revision, s.retry_attempts, s.retry_base_ms)
+        format!("{}#{}/{}#{proxy}", account.version(), s.retry_attempts, s.retry_base_ms)
     }
 
     fn cached(&self, account_id: i64, fingerprint: &str) -> Option<Arc<Handle>> {

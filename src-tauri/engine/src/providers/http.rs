@@ -46,8 +46,8 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// The deadline of a request without a body (a token, an API call): a minute.
-pub fn timeout_for(_bytes: u64) -> Duration {
+/// The deadline of a request without a file's bytes (a token, an API call): the answer period.
+pub fn api_timeout() -> Duration {
     answer_period()
 }
 

@@ -177,7 +177,7 @@ impl Api {
             Some(body) => self.http.post(url).json(body),
             None => self.http.get(url),
         };
-        let mut req = req.timeout(http::timeout_for(0));
+        let mut req = req.timeout(http::api_timeout());
         if let Some(t) = token {
             req = req.header("x-acs-dingtalk-access-token", secret_header(t.secret().expose())?);
         }

@@ -47,8 +47,6 @@ pub struct Call<'a> {
     pub what: &'a str,
     pub path: &'a str,
     pub payload: Payload,
-    /// Bytes of body, for the request's deadline.
-    pub bytes: u64,
     pub counted: bool,
 }
 
@@ -105,7 +103,7 @@ impl Api {
             .http
             .post(self.url(TOKEN_PATH)?)
             .json(&body)
-            .timeout(http::timeout_for(0))
+            .timeout(http::api_timeout())
             .send()
             .await
             .map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?;
@@ -150,7 +148,7 @@ impl Api {
             if call.counted {
                 self.budget.spend(call.what)?;
             }
-            let failure = match self.send(call.what, call.path, payload, call.bytes, &token).await? {
+            let failure = match self.send(call.what, call.path, payload, &token).await? {
                 Ok(data) => {
                     token.prove();
                     return Ok(Ok(data));
@@ -180,10 +178,10 @@ impl Api {
     }
 
     /// One request: `Ok(data)`, or the failed answer to classify.
-    async fn send(&self, what: &str, path: &str, payload: Payload, bytes: u64, token: &Token) -> ProviderResult<Result<Value, Failure>> {
+    async fn send(&self, what: &str, path: &str, payload: Payload, token: &Token) -> ProviderResult<Result<Value, Failure>> {
         let url = self.url(path)?;
         let auth = secret_header(&format!("Bearer {}", token.secret().expose()))?;
-        let timed = |req: reqwest::RequestBuilder| req.header(AUTHORIZATION, auth.clone()).timeout(http::timeout_for(bytes));
+        let timed = |req: reqwest::RequestBuilder| req.header(AUTHORIZATION, auth.clone()).timeout(http::api_timeout());
         let failed = |e| super::super::client::errors::sent(&format!("Feishu {what}"), e);
         let resp = match payload {
             Payload::Get => timed(self.http.get(url)).send().await.map_err(|e| ProviderError::network(&format!("Feishu {what}"), &e))?,

@@ -96,7 +96,7 @@ impl Folders for Feishu {
                 }
             }
             let path = format!("/open-apis/drive/v1/files?{}", url.query().unwrap_or_default());
-            let call = Call { what: "list", path: &path, payload: Payload::Get, bytes: 0, counted: false };
+            let call = Call { what: "list", path: &path, payload: Payload::Get, counted: false };
             let data = self.api.call(call).await?;
             entries.extend(data["files"].as_array().into_iter().flatten().filter_map(entry));
             let next = data["next_page_token"].as_str().filter(|t| !t.is_empty()).map(str::to_owned);
@@ -113,7 +113,7 @@ impl Folders for Feishu {
             return Ok(found);
         }
         let body = json!({ "name": name, "folder_token": parent });
-        let call = Call { what: "create_folder", path: "/open-apis/drive/v1/files/create_folder", payload: Payload::Json(body), bytes: 0, counted: true };
+        let call = Call { what: "create_folder", path: "/open-apis/drive/v1/files/create_folder", payload: Payload::Json(body), counted: true };
         let data = self.structure.run(self.api.call(call)).await?;
         let token = data["token"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| {
             ProviderError::temporary(ErrorKind::Server, format!("Feishu create_folder \"{name}\" answered success without data.token"))

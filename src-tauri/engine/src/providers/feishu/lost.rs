@@ -41,7 +41,7 @@ impl Feishu {
         let folder: String = url::form_urlencoded::byte_serialize(target.parent_node.as_bytes()).collect();
         let path = format!("/open-apis/drive/v1/files?folder_token={folder}&order_by=EditedTime&direction=DESC&page_size={NEWEST}");
         let what = "files list (after a lost answer)";
-        let data = self.api.call(Call { what, path: &path, payload: Payload::Get, bytes: 0, counted: false }).await?;
+        let data = self.api.call(Call { what, path: &path, payload: Payload::Get, counted: false }).await?;
         let since = since_ms / 1000 - CLOCK_SLACK_S;
         let found = data["files"].as_array().into_iter().flatten().find(|f| {
             let created = match &f["created_time"] {

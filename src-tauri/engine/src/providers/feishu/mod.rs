@@ -193,7 +193,7 @@ impl Feishu {
             body["extra"] = extra.clone().into();
         }
         let path = target.family.path("upload_prepare");
-        let data = self.api.call(Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true }).await?;
+        let data = self.api.call(Call { what: &what, path: &path, payload: Payload::Json(body), counted: true }).await?;
         let upload_id = text(&data, "upload_id", &what)?;
         let block_size = data["block_size"].as_u64().unwrap_or(0);
         let block_num = data["block_num"].as_u64().unwrap_or(u64::MAX);
@@ -274,7 +274,7 @@ impl Provider for Feishu {
                 let (file, motion) = file_part(body, name);
                 let form = form.part("file", file);
                 let path = target.family.path("upload_all");
-                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), bytes: len, counted: true };
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), counted: true };
                 let data = self.api.call(call).await.inspect_err(|e| {
                     if lost::answer_lost(e) {
                         self.mark_lost(&key);
@@ -302,7 +302,7 @@ impl Provider for Feishu {
                 let (file, motion) = file_part(body, "blob".into());
                 let form = form.part("file", file);
                 let path = family.path("upload_part");
-                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), bytes: len, counted: true };
+                let call = Call { what: &what, path: &path, payload: Payload::Form(form, motion), counted: true };
                 match self.api.call_raw(call).await? {
                     Ok(_) if with_checksum => {
                         refusals(&|n| *n = 0);
@@ -341,7 +341,7 @@ impl Provider for Feishu {
                 }
                 let body = serde_json::json!({ "upload_id": upload_id, "block_num": block_num });
                 let path = family.path("upload_finish");
-                let call = Call { what: &what, path: &path, payload: Payload::Json(body), bytes: 0, counted: true };
+                let call = Call { what: &what, path: &path, payload: Payload::Json(body), counted: true };
                 let data = self.api.call(call).await.inspect_err(|e| {
                     if lost::answer_lost(e) {
                         self.mark_lost(&upload_id);
@@ -374,7 +374,7 @@ impl Provider for Feishu {
         let node: String = url::form_urlencoded::byte_serialize(d.parent_node.as_bytes()).collect();
         let path = format!("/open-apis/drive/explorer/v2/folder/{node}/meta");
         let what = "folder meta";
-        let data = self.api.call(Call { what, path: &path, payload: Payload::Get, bytes: 0, counted: false }).await?;
+        let data = self.api.call(Call { what, path: &path, payload: Payload::Get, counted: false }).await?;
         let name = data["name"].as_str().unwrap_or_default();
         Ok(format!("{host} issued a tenant_access_token and the folder \"{name}\" ({}) is reachable", d.parent_node))
     }

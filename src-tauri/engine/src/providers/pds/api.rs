@@ -56,7 +56,7 @@ impl Api {
             .header(reqwest::header::AUTHORIZATION, secret_header(&format!("Bearer {}", token.expose()))?)
             .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
             .body(body.to_string())
-            .timeout(http::timeout_for(0))
+            .timeout(http::api_timeout())
             .send()
             .await
             .map_err(|e| ProviderError::network(&what, &e))?;

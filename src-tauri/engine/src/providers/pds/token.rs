@@ -118,7 +118,7 @@ impl Tokens {
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form_body(&form))
-            .timeout(http::timeout_for(0))
+            .timeout(http::api_timeout())
             .send()
             .await
             .map_err(|e| ProviderError::network("PDS token refresh", &e))?;

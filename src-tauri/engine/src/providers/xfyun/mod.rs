@@ -98,7 +98,7 @@ impl Xfyun {
     }
 
     /// One signed POST; `code == 0` or a classified error.
-    async fn call(&self, path: &str, body: Body, bytes: u64) -> ProviderResult<serde_json::Value> {
+    async fn call(&self, path: &str, body: Body) -> ProviderResult<serde_json::Value> {
         let what = format!("iFlytek {path}");
         let url = self.endpoint.url(path);
         // A fresh date (and so signature) per request, retries included (§1d). The signed
@@ -114,7 +114,7 @@ impl Xfyun {
             .header("authorization", secret_header(&sign::authorization(self.api_key.expose(), &signature))?)
             .header("accept", "application/json");
         let resp = match body {
-            Body::Json(v) => req.json(&v).timeout(http::timeout_for(bytes)).send().await.map_err(|e| ProviderError::network(&what, &e))?,
+            Body::Json(v) => req.json(&v).timeout(http::api_timeout()).send().await.map_err(|e| ProviderError::network(&what, &e))?,
             Body::Form(f, motion) => http::send(req.multipart(f), motion).await.map_err(|e| sent(&what, e))?,
         };
         let status = resp.status().as_u16();
@@ -143,7 +143,7 @@ impl Xfyun {
     }
 
     async fn init_multipart(&self) -> ProviderResult<String> {
-        let data = self.call("/file/mpupload/init", self.json(serde_json::json!({"cloud_id": "0"})), 0).await?;
+        let data = self.call("/file/mpupload/init", self.json(serde_json::json!({"cloud_id": "0"}))).await?;
         data.get("upload_id")
             .and_then(|u| u.as_str())
             .map(str::to_owned)
@@ -151,7 +151,7 @@ impl Xfyun {
     }
 
     async fn cancel(&self, upload_id: &str) -> ProviderResult<()> {
-        self.call("/file/mpupload/cancel", self.json(serde_json::json!({"upload_id": upload_id})), 0).await.map(drop)
+        self.call("/file/mpupload/cancel", self.json(serde_json::json!({"upload_id": upload_id}))).await.map(drop)
     }
 }
 
@@ -181,17 +181,16 @@ impl Provider for Xfyun {
     }
 
     async fn upload_part(&self, session: &serde_json::Value, part: PartSpec, body: PartBody) -> ProviderResult<PartReceipt> {
-        let len = body.len();
         match Self::session(session)? {
             Session::Oneshot { name } => {
-                let data = self.call("/file/upload", self.form(file_part(body, name), &[]), len).await?;
+                let data = self.call("/file/upload", self.form(file_part(body, name), &[])).await?;
                 let url = Self::url_of(&data, "/file/upload")?;
                 Ok(PartReceipt { number: part.number, etag: None, extra: serde_json::json!({ "url": url }) })
             }
             Session::Multipart { upload_id, name } => {
                 let fields = [("upload_id", upload_id), ("slice_id", part.number.to_string())];
                 let file_name = name.unwrap_or_else(|| format!("slice-{}", part.number));
-                self.call("/file/mpupload/upload", self.form(file_part(body, file_name), &fields), len).await?;
+                self.call("/file/mpupload/upload", self.form(file_part(body, file_name), &fields)).await?;
                 Ok(PartReceipt { number: part.number, ..Default::default() })
             }
         }
@@ -204,7 +203,7 @@ impl Provider for Xfyun {
                 Self::url_of(&receipt.extra, "/file/upload")?
             }
             Session::Multipart { upload_id, .. } => {
-                let data = self.call("/file/mpupload/complete", self.json(serde_json::json!({"upload_id": upload_id})), 0).await?;
+                let data = self.call("/file/mpupload/complete", self.json(serde_json::json!({"upload_id": upload_id}))).await?;
                 Self::url_of(&data, "/file/mpupload/complete")?
             }
         };

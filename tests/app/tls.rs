@@ -233,3 +233,28 @@ fn a_certificate_the_engine_does_not_trust_fails_the_job_naming_it_and_the_queue
     assert_eq!(job["state"], "done", "the queue carried on: {job}");
     assert_eq!(x.sha1_of(job["result"]["url"].as_str().unwrap()), sha1);
 }
+
+#[test]
+fn without_any_ca_certificate_a_job_fails_saying_so_not_blaming_the_proxy() {
+    let s = Sandbox::new();
+    let x = Xfyun::start(XfyunConfig::default());
+    let ca = TestCa::new("Ferry test CA");
+    let front = TlsFront::start(&ca, x.mock.addr());
+    s.add_xfyun_at("tls", &x.mock, &front.base_url(), &[]);
+    let path = s.dir.path().join("nocerts.bin");
+    write_random(&path, 1000, 1);
+    let id = s.upload(&[&path], "tls")[0];
+    // What a machine without its CA certificates (or with SSL_CERT_FILE naming a missing
+    // file) has: no root at all, so no HTTP client can be built.
+    let missing = s.dir.path().join("no-such-bundle.pem");
+    let run = s.run_with(&["run", "--until-idle"], "", |c| roots(c, Some(&missing)));
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let job = s.job(id);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error_kind"], "network", "{job}");
+    let e = job["error"].as_str().unwrap();
+    assert!(e.contains("nocerts.bin") && e.contains("cannot set up secure (HTTPS) connections") && e.contains("No CA certificates were loaded"), "{e}");
+    assert!(e.contains("SSL_CERT_FILE"), "says where the roots come from: {e}");
+    assert!(!e.contains("proxy"), "the proxy setting is not the cause: {e}");
+    assert_eq!(front.stats.sessions.load(Ordering::SeqCst) + front.stats.refused.load(Ordering::SeqCst), 0, "nothing was sent");
+}

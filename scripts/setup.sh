@@ -10,7 +10,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 build_pkgs="libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev build-essential pkg-config curl file fonts-noto-cjk"
 run_pkgs="xvfb xauth dbus dbus-x11 gnome-keyring"
-test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3 x11-utils"  # python3: the E2E 100k-job fixture; x11-utils: xwininfo (is the window on screen?)
+test_pkgs="webkit2gtk-driver libsecret-tools imagemagick python3 x11-utils ca-certificates"  # python3: the E2E 100k-job fixture; x11-utils: xwininfo (is the window on screen?); ca-certificates: a system CA store (tests/app/tls.rs: a test CA must be refused by it)
 package_test_pkgs="desktop-file-utils fakeroot"  # the .deb install test: validate the desktop entry; install without root
 windows_pkgs="nsis gcc-mingw-w64-x86-64"   # the Windows installer: makensis, and the cross linker
 bench_pkgs="rclone time bsdextrautils"  # bench.sh: rclone copy is a baseline; /usr/bin/time measures RSS + CPU; column

@@ -15,6 +15,7 @@ mod app {
     mod provider_dingtalk;
     mod provider_feishu;
     mod proxy;
+    mod tls;
     mod reliability;
     mod watch;
 }

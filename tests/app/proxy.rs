@@ -16,28 +16,28 @@ use super::support::*;
 /// A tiny HTTP proxy: CONNECT tunnels and absolute-form forwarding (what reqwest sends
 /// to an http proxy for an `http://` target). It demands Basic credentials (407 without
 /// them, as a real proxy does) and counts what it relayed.
-struct TestProxy {
-    port: u16,
-    stats: Arc<ProxyStats>,
+pub(super) struct TestProxy {
+    pub port: u16,
+    pub stats: Arc<ProxyStats>,
     _rt: tokio::runtime::Runtime,
 }
 
 #[derive(Default)]
-struct ProxyStats {
+pub(super) struct ProxyStats {
     /// Requests relayed (absolute-form requests and CONNECT tunnels).
-    relayed: AtomicU64,
+    pub relayed: AtomicU64,
     /// Bytes relayed from the client to the server.
-    bytes_up: AtomicU64,
+    pub bytes_up: AtomicU64,
     /// Requests refused for missing or wrong credentials.
-    refused: AtomicU64,
+    pub refused: AtomicU64,
     /// Every Proxy-Authorization value seen.
-    auth_seen: Mutex<Vec<String>>,
+    pub auth_seen: Mutex<Vec<String>>,
     /// Request lines relayed, e.g. "POST /upload".
-    lines: Mutex<Vec<String>>,
+    pub lines: Mutex<Vec<String>>,
 }
 
 impl TestProxy {
-    fn start(user: &str, password: &str) -> TestProxy {
+    pub fn start(user: &str, password: &str) -> TestProxy {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -52,7 +52,7 @@ impl TestProxy {
         TestProxy { port, stats, _rt: rt }
     }
 
-    fn relayed(&self) -> u64 {
+    pub fn relayed(&self) -> u64 {
         self.stats.relayed.load(Ordering::SeqCst)
     }
 }
@@ -86,10 +86,29 @@ async fn serve(mut client: TcpStream, stats: Arc<ProxyStats>, want: String) {
         stats.relayed.fetch_add(1, Ordering::SeqCst);
         stats.lines.lock().unwrap().push(format!("CONNECT {target}"));
         let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
-        let _ = server.write_all(&rest).await;
-        if let Ok((up, _)) = tokio::io::copy_bidirectional(&mut client, &mut server).await {
-            stats.bytes_up.fetch_add(up + rest.len() as u64, Ordering::SeqCst);
+        // Counted as they pass (before they are forwarded, so the count is never behind what
+        // the server got): a tunnel may stay open in the client's pool long after its upload.
+        stats.bytes_up.fetch_add(rest.len() as u64, Ordering::SeqCst);
+        if server.write_all(&rest).await.is_err() {
+            return;
         }
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        let up = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                stats.bytes_up.fetch_add(n as u64, Ordering::SeqCst);
+                if sw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sw.shutdown().await;
+        };
+        let down = async {
+            let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            let _ = cw.shutdown().await;
+        };
+        tokio::join!(up, down);
         return;
     }
     // Absolute form: http://host:port/path → connect to host:port, send /path.
@@ -158,7 +177,7 @@ async fn read_head(sock: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     }
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub(super) fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in bytes.chunks(3) {

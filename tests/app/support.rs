@@ -183,9 +183,14 @@ impl Sandbox {
 
     /// An xfyun account pointing at `mock`, with extra `--set`s.
     pub fn add_xfyun(&self, name: &str, mock: &XfyunMock, sets: &[&str]) {
+        self.add_xfyun_at(name, mock, &mock.base_url(), sets);
+    }
+
+    /// An xfyun account for `mock` reached at `base` (a front such as a TLS terminator).
+    pub fn add_xfyun_at(&self, name: &str, mock: &XfyunMock, base: &str, sets: &[&str]) {
         let cfg = mock.config();
         let app_id = format!("app_id={}", cfg.app_id);
-        let base = mock.base_url();
+        let base = base.to_owned();
         let mut args = vec!["account", "add", name, "--provider", "xfyun", "--endpoint", &base, "--set", &app_id];
         for s in sets {
             args.push("--set");

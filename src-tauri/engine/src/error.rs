@@ -57,6 +57,9 @@ pub enum Error {
     Provider { kind: ErrorKind, message: String },
     #[error("{0}")]
     Unsupported(String),
+    /// No request can go out: the HTTP client cannot be built (no CA certificate to trust, say).
+    #[error("cannot set up secure (HTTPS) connections: {0}; Ferry trusts the system's CA certificates, or those SSL_CERT_FILE / SSL_CERT_DIR name")]
+    HttpClient(String),
     /// `ferry.db` cannot be opened or is damaged: Ferry cannot start on it. The way out is
     /// [`crate::store::move_aside`] (the old file is kept) and a fresh start.
     #[error("Ferry can't use its database {}: {detail}", path.display())]
@@ -86,6 +89,7 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::Provider { kind, .. } => *kind,
             Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::HttpClient(_) => ErrorKind::Network,
         }
     }
 

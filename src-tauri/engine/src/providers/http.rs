@@ -27,7 +27,25 @@ pub fn client(proxy: &ProxyConfig) -> crate::Result<reqwest::Client> {
             builder.proxy(p.no_proxy(None))
         }
     };
-    builder.build().map_err(|e| crate::Error::invalid(crate::proxy::KEY, format!("cannot build the HTTP client: {}", e.without_url())))
+    // A failure here is the TLS setup, not the proxy (a bad proxy URL is refused above):
+    // most often no CA certificate could be loaded. reqwest's own text is just "builder
+    // error", so the cause is taken from its sources.
+    builder.build().map_err(|e| crate::Error::HttpClient(causes(e)))
+}
+
+/// An error's sources, outermost first, joined by ": " (the error's own text left out).
+fn causes(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut out = Vec::new();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push(s.to_string());
+        src = s.source();
+    }
+    if out.is_empty() {
+        out.push(e.without_url().to_string());
+    }
+    out.join(": ")
 }
 
 /// Redirects are followed only within the same scheme, host and port: a token header

@@ -84,7 +84,8 @@ impl Pacer {
                 Err(e) if e.temporary && e.retry_after.is_some_and(|d| d > MAX_INLINE_WAIT) => return Err(e),
                 Err(e) if !e.temporary || attempt >= self.policy.attempts => {
                     if e.temporary {
-                        return Err(ProviderError { message: format!("{} (gave up after {attempt} attempts)", e.message), ..e });
+                        let tries = if attempt == 1 { "1 attempt".to_owned() } else { format!("{attempt} attempts") };
+                        return Err(ProviderError { message: format!("{} (gave up after {tries})", e.message), ..e });
                     }
                     return Err(e);
                 }

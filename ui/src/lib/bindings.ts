@@ -435,7 +435,7 @@ rapid?: boolean }
  */
 export type ControlReport = { applied: number[]; refused: UiError[] }
 /**
- * What to do with the saved proxy credentials.
+ * What to do with the saved proxy credentials. `Debug` never shows them.
  */
 export type CredentialsInput = 
 /**

@@ -146,10 +146,9 @@ async fn flush(sh: &Shared, id: i64, cancel: &CancellationToken) -> Result<(), S
             .await
             .unwrap_or_else(|e| Err(Error::Unsupported(format!("syncing the database failed: {e}"))));
         match r {
-            Ok(()) => {
-                sh.health.cleared(Source::Job(id));
-                return Ok(());
-            }
+            // Not `health.cleared`: a synced log says nothing of whether the database takes
+            // writes (another program may hold its lock); the job's next write tells.
+            Ok(()) => return Ok(()),
             Err(e) if is_storage_trouble(&e) => {
                 sh.health.failed(Source::Job(id), &e);
                 tokio::select! {

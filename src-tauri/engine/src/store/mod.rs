@@ -80,15 +80,19 @@ impl Store {
     /// recovery undoes anyway (a claim, a part going in flight, the commit about to start),
     /// and for records that are `flush`ed before anyone acts on them.
     pub fn relaxed<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        /// Back to FULL before anyone else may use the connection, even after a panic in `f`.
+        struct Full<'a>(&'a Connection);
+        impl Drop for Full<'_> {
+            fn drop(&mut self) {
+                if let Err(e) = self.0.pragma_update(None, "synchronous", "FULL") {
+                    tracing::error!("could not set the database back to synchronous=FULL: {e}");
+                }
+            }
+        }
         let conn = self.conn();
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let r = f(&conn);
-        // Back to FULL before anyone else may use the connection; if that fails, the
-        // connection must not stay relaxed: say so rather than carry on.
-        match conn.pragma_update(None, "synchronous", "FULL") {
-            Ok(()) => r,
-            Err(e) => Err(e.into()),
-        }
+        let _full = Full(&conn);
+        f(&conn)
     }
 
     /// Makes every commit so far durable: an fsync of the write-ahead log (what a FULL
@@ -218,6 +222,9 @@ mod tests {
         let failed: Result<()> = store.relaxed(|c| Ok(c.execute_batch("INSERT INTO no_such_table VALUES (1)")?));
         assert!(failed.is_err());
         assert_eq!(level(&store), 2, "FULL again after a failed step");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.relaxed::<()>(|_| panic!("a bug"))));
+        assert!(panicked.is_err());
+        assert_eq!(level(&store), 2, "FULL again after a panic");
         store.relaxed(|c| Ok(c.execute_batch("INSERT INTO settings (key, value) VALUES ('k', 'v')")?)).unwrap();
         store.flush().unwrap();
         assert!(dir.path().join("ferry.db-wal").exists());

@@ -23,6 +23,8 @@
 #   FERRY_BENCH_LINK_MIB (256), FERRY_BENCH_LATENCY_MS (40), FERRY_BENCH_LINK_MIBPS (16)
 #                                    section 3's file and link (per connection)
 #   FERRY_BENCH_DIR                  where the temp dir goes (default /tmp)
+#   FERRY_BENCH_SECTIONS (all)       which sections to run, e.g. "4" or "4 7 watch"
+#                                    (1–3 run together, as do 5–6; "watch" is the watch benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,9 @@ export FERRY_BENCH_SIZE_MIB="${FERRY_BENCH_SIZE_MIB:-1024}" FERRY_BENCH_BIG_MIB=
 export FERRY_BENCH_SMALL_FILES="${FERRY_BENCH_SMALL_FILES:-2000}" FERRY_BENCH_MEDIUM_FILES="${FERRY_BENCH_MEDIUM_FILES:-200}"
 export FERRY_BENCH_TREE_FILES="${FERRY_BENCH_TREE_FILES:-100000}" FERRY_BENCH_RUN_SECS="${FERRY_BENCH_RUN_SECS:-5}"
 export FERRY_BENCH_FILES="$FERRY_BENCH_TREE_FILES" # the watch benchmark's name for it
+export FERRY_BENCH_SECTIONS="${FERRY_BENCH_SECTIONS:-1 2 3 4 5 6 7 watch}"
+# want N...: is any of these sections asked for?
+want() { local n; for n in "$@"; do [[ " ${FERRY_BENCH_SECTIONS//,/ } " == *" $n "* ]] && return 0; done; return 1; }
 
 # ---- outside: set up, build, then run the rest again inside a private D-Bus session ----------
 if [ -z "${FERRY_BENCH_INSIDE:-}" ]; then
@@ -53,7 +58,7 @@ if [ -z "${FERRY_BENCH_INSIDE:-}" ]; then
   fi
   # One feature set for the app crate (as scripts/test.sh), so nothing is built twice.
   cargo build "${cargo_profile[@]}" --features ferry/custom-protocol -p ferry -p ferry-mock-providers --bins
-  cargo "${bench_cmd[@]}" -p ferry-engine --bench upload --bench watch --no-run
+  if want 1 2 3 watch; then cargo "${bench_cmd[@]}" -p ferry-engine --bench upload --bench watch --no-run; fi
   tmp=$(mktemp -d "${FERRY_BENCH_DIR:-/tmp}/ferry-bench.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp"/{data,config,cache,run}
@@ -116,8 +121,10 @@ new_ferry() {
   echo "$d"
 }
 
-say "Sections 1–3: one ${FERRY_BENCH_SIZE_MIB} MiB file, in-process ($profile build, $cores cores)"
-cargo "${bench_cmd[@]}" -p ferry-engine --bench upload
+if want 1 2 3; then
+  say "Sections 1–3: one ${FERRY_BENCH_SIZE_MIB} MiB file, in-process ($profile build, $cores cores)"
+  cargo "${bench_cmd[@]}" -p ferry-engine --bench upload
+fi
 
 # ---- 4. many small files ---------------------------------------------------------------------
 # split_tree DIR COUNT SIZE: COUNT random files of SIZE bytes in 10 folders.
@@ -168,74 +175,82 @@ many_files() {
   rm -rf "$src"
   mock_reset
 }
-many_files "$FERRY_BENCH_SMALL_FILES" 16384 small "${FERRY_BENCH_SMALL_FILES} × 16 KiB"
-many_files "$FERRY_BENCH_MEDIUM_FILES" 1048576 medium "${FERRY_BENCH_MEDIUM_FILES} × 1 MiB"
+if want 4; then
+  many_files "$FERRY_BENCH_SMALL_FILES" 16384 small "${FERRY_BENCH_SMALL_FILES} × 16 KiB"
+  many_files "$FERRY_BENCH_MEDIUM_FILES" 1048576 medium "${FERRY_BENCH_MEDIUM_FILES} × 1 MiB"
+fi
 
 # ---- 5 + 6. memory and CPU of `ferry run` on one big file ----------------------------------
 # Parts in flight × part size, from the engine's defaults (parts_per_file 4, part_size 8 MiB)
 # capped by each provider's part_concurrency (local 4, iFlytek 1: slices go in order).
-part_mib=8
-say "Sections 5–6: ${FERRY_BENCH_BIG_MIB} MiB sparse file, peak RSS and CPU-seconds of ferry run"
-big="$tmp/big.bin"
-truncate -s "${FERRY_BENCH_BIG_MIB}M" "$big"
-gib=$(calc %.6f "$FERRY_BENCH_BIG_MIB / 1024")
-timed "$tmp/t.sha1" sha1sum "$big" >/dev/null
-timed "$tmp/t.curl" curl -sS -o /dev/null -T "$big" "$mock_url/__sink"
-base_cpu=$(awk '{ s += $2 + $3 } END { printf "%.3f", s }' "$tmp/t.sha1" "$tmp/t.curl")
-base_per_gib=$(calc %.2f "$base_cpu / $gib")
-for account in disk ost; do
-  d=$(new_ferry "big-$account")
+if want 5 6; then
+  part_mib=8
+  say "Sections 5–6: ${FERRY_BENCH_BIG_MIB} MiB sparse file, peak RSS and CPU-seconds of ferry run"
+  big="$tmp/big.bin"
+  truncate -s "${FERRY_BENCH_BIG_MIB}M" "$big"
+  gib=$(calc %.6f "$FERRY_BENCH_BIG_MIB / 1024")
+  timed "$tmp/t.sha1" sha1sum "$big" >/dev/null
+  timed "$tmp/t.curl" curl -sS -o /dev/null -T "$big" "$mock_url/__sink"
+  base_cpu=$(awk '{ s += $2 + $3 } END { printf "%.3f", s }' "$tmp/t.sha1" "$tmp/t.curl")
+  base_per_gib=$(calc %.2f "$base_cpu / $gib")
+  for account in disk ost; do
+    d=$(new_ferry "big-$account")
+    mock_reset
+    "$bin/ferry" --data-dir "$d" upload "$big" --account "$account" >/dev/null 2>>"$log"
+    timed "$tmp/t.run" "$bin/ferry" --data-dir "$d" run --until-idle >/dev/null 2>>"$log"
+    [ "$(done_jobs "$d")" = 1 ] || { echo "ferry: the big file was not uploaded to $account" >&2; exit 1; }
+    rss_mib=$(calc %.0f "$(field "$tmp/t.run" 4) / 1024")
+    cpu_per_gib=$(calc %.2f "($(field "$tmp/t.run" 2) + $(field "$tmp/t.run" 3)) / $gib")
+    if [ "$account" = disk ]; then parts=4 where=local; else parts=1 where="iFlytek mock"; fi
+    allow=$((64 + parts * part_mib))
+    row 5 "peak RSS, → $where vs 64 MiB + $parts × $part_mib MiB in flight" "$rss_mib MiB" "$allow MiB" "$(calc %.2f "$rss_mib / $allow")" "≤ 1.00"
+    row 6 "CPU per GiB, → $where vs sha1sum + curl -T" "$cpu_per_gib s/GiB" "$base_per_gib s/GiB" "$(calc %.2f "$cpu_per_gib / $base_per_gib")" "≤ 1.30"
+    rm -rf "$d" "$tmp/dest-big-$account"
+  done
+  rm -f "$big"
   mock_reset
-  "$bin/ferry" --data-dir "$d" upload "$big" --account "$account" >/dev/null 2>>"$log"
-  timed "$tmp/t.run" "$bin/ferry" --data-dir "$d" run --until-idle >/dev/null 2>>"$log"
-  [ "$(done_jobs "$d")" = 1 ] || { echo "ferry: the big file was not uploaded to $account" >&2; exit 1; }
-  rss_mib=$(calc %.0f "$(field "$tmp/t.run" 4) / 1024")
-  cpu_per_gib=$(calc %.2f "($(field "$tmp/t.run" 2) + $(field "$tmp/t.run" 3)) / $gib")
-  if [ "$account" = disk ]; then parts=4 where=local; else parts=1 where="iFlytek mock"; fi
-  allow=$((64 + parts * part_mib))
-  row 5 "peak RSS, → $where vs 64 MiB + $parts × $part_mib MiB in flight" "$rss_mib MiB" "$allow MiB" "$(calc %.2f "$rss_mib / $allow")" "≤ 1.00"
-  row 6 "CPU per GiB, → $where vs sha1sum + curl -T" "$cpu_per_gib s/GiB" "$base_per_gib s/GiB" "$(calc %.2f "$cpu_per_gib / $base_per_gib")" "≤ 1.30"
-  rm -rf "$d" "$tmp/dest-big-$account"
-done
-rm -f "$big"
-mock_reset
+fi
 
 # ---- 7. queue scale (and the RSS of an engine holding that queue: section 5) -----------------
-files=$FERRY_BENCH_TREE_FILES
-say "Section 7: a $files-file tree (100 files a folder)"
-tree="$tmp/tree"
-mkdir -p "$tree"
-(
-  cd "$tree"
-  for ((i = 0; i < files; i++)); do
-    ((i % 100 == 0)) && mkdir -p "$((i / 10000))/$((i / 100 % 100))"
-    printf x >"$((i / 10000))/$((i / 100 % 100))/f$i"
-  done
-)
-d=$(new_ferry tree)
-timed "$tmp/t.upload" "$bin/ferry" --data-dir "$d" upload "$tree" --account disk >/dev/null 2>>"$log"
-timed "$tmp/t.queue" "$bin/ferry" --data-dir "$d" queue --json >"$tmp/queue.json"
-[ "$(wc -l <"$tmp/queue.json")" = "$files" ] || { echo "ferry queue --json did not list $files jobs" >&2; exit 1; }
-up_s=$(field "$tmp/t.upload" 1)
-q_s=$(field "$tmp/t.queue" 1)
-q_mb=$(calc %.0f "$(field "$tmp/t.queue" 4) * 1024 / 1000000")
-row 7 "ferry upload of $files files: seconds vs the target" "$up_s s" "1 s (target)" "$(calc %.2f "$up_s / 1")" "≤ 1.00"
-row 7 "ferry queue --json of them: seconds vs the target" "$q_s s" "0.5 s (target)" "$(calc %.2f "$q_s / 0.5")" "≤ 1.00"
-row 7 "ferry queue --json of them: peak RSS vs the target" "$q_mb MB" "150 MB (target)" "$(calc %.2f "$q_mb / 150")" "≤ 1.00"
-# The engine with that queue: peak RSS (VmHWM) after working it for a while, then Ctrl-C.
-"$bin/ferry" --data-dir "$d" run >/dev/null 2>>"$log" &
-run_pid=$!
-sleep "$FERRY_BENCH_RUN_SECS"
-hwm_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$run_pid/status")
-kill -INT "$run_pid"
-wait "$run_pid" || true
-run_mb=$(calc %.0f "$hwm_kib * 1024 / 1000000")
-row 5 "peak RSS, ferry run with $files queued jobs vs the target" "$run_mb MB" "150 MB (target)" "$(calc %.2f "$run_mb / 150")" "≤ 1.00"
-rm -rf "$d" "$tmp/dest-tree" "$tree"
+if want 7; then
+  files=$FERRY_BENCH_TREE_FILES
+  say "Section 7: a $files-file tree (100 files a folder)"
+  tree="$tmp/tree"
+  mkdir -p "$tree"
+  (
+    cd "$tree"
+    for ((i = 0; i < files; i++)); do
+      ((i % 100 == 0)) && mkdir -p "$((i / 10000))/$((i / 100 % 100))"
+      printf x >"$((i / 10000))/$((i / 100 % 100))/f$i"
+    done
+  )
+  d=$(new_ferry tree)
+  timed "$tmp/t.upload" "$bin/ferry" --data-dir "$d" upload "$tree" --account disk >/dev/null 2>>"$log"
+  timed "$tmp/t.queue" "$bin/ferry" --data-dir "$d" queue --json >"$tmp/queue.json"
+  [ "$(wc -l <"$tmp/queue.json")" = "$files" ] || { echo "ferry queue --json did not list $files jobs" >&2; exit 1; }
+  up_s=$(field "$tmp/t.upload" 1)
+  q_s=$(field "$tmp/t.queue" 1)
+  q_mb=$(calc %.0f "$(field "$tmp/t.queue" 4) * 1024 / 1000000")
+  row 7 "ferry upload of $files files: seconds vs the target" "$up_s s" "1 s (target)" "$(calc %.2f "$up_s / 1")" "≤ 1.00"
+  row 7 "ferry queue --json of them: seconds vs the target" "$q_s s" "0.5 s (target)" "$(calc %.2f "$q_s / 0.5")" "≤ 1.00"
+  row 7 "ferry queue --json of them: peak RSS vs the target" "$q_mb MB" "150 MB (target)" "$(calc %.2f "$q_mb / 150")" "≤ 1.00"
+  # The engine with that queue: peak RSS (VmHWM) after working it for a while, then Ctrl-C.
+  "$bin/ferry" --data-dir "$d" run >/dev/null 2>>"$log" &
+  run_pid=$!
+  sleep "$FERRY_BENCH_RUN_SECS"
+  hwm_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$run_pid/status")
+  kill -INT "$run_pid"
+  wait "$run_pid" || true
+  run_mb=$(calc %.0f "$hwm_kib * 1024 / 1000000")
+  row 5 "peak RSS, ferry run with $files queued jobs vs the target" "$run_mb MB" "150 MB (target)" "$(calc %.2f "$run_mb / 150")" "≤ 1.00"
+  rm -rf "$d" "$tmp/dest-tree" "$tree"
+fi
 
 # ---- the watch benchmark (its own table) -----------------------------------------------------
-say "Watch: $files files"
-cargo "${bench_cmd[@]}" -p ferry-engine --bench watch
+if want watch; then
+  say "Watch: $FERRY_BENCH_TREE_FILES files"
+  cargo "${bench_cmd[@]}" -p ferry-engine --bench watch
+fi
 
 # ---- the table -------------------------------------------------------------------------------
 say "Ferry vs the same work, $(date -u +%Y-%m-%d), $profile build, $cores cores, $(uname -sr)"

@@ -3,8 +3,9 @@
 //! made durable before they are acknowledged; commit publishes the file atomically under a
 //! name that never overwrites another file.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -13,9 +14,13 @@ use serde::{Deserialize, Serialize};
 use super::{Committed, Entry, EntryKind, Folders, Listing, Context, Init, JobSpec, Limits, PartBody, PartReceipt, PartSpec, Provider, ProviderError, ProviderResult};
 use crate::error::ErrorKind;
 use crate::platform;
+use crate::store::GroupSync;
 
 pub struct Local {
     root: PathBuf,
+    /// One fsync group per destination folder: files published into one folder at once
+    /// share its fsync.
+    dirs: Mutex<HashMap<PathBuf, Arc<GroupSync>>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -29,7 +34,11 @@ const STAGING_DIR: &str = ".ferry-staging";
 
 impl Local {
     pub fn new(ctx: &Context) -> Self {
-        Local { root: PathBuf::from(ctx.setting("root")) }
+        Local { root: PathBuf::from(ctx.setting("root")), dirs: Mutex::default() }
+    }
+
+    fn dir_sync(&self, dir: &Path) -> Arc<GroupSync> {
+        self.dirs.lock().unwrap_or_else(|p| p.into_inner()).entry(dir.to_path_buf()).or_default().clone()
     }
 
     fn session(v: &serde_json::Value) -> ProviderResult<Session> {
@@ -111,8 +120,9 @@ impl Provider for Local {
         let size = job.size;
         let sha1 = job.sha1.map(str::to_owned);
         let what = format!("cannot publish {}", s.target.display());
+        let dir = self.dir_sync(s.target.parent().unwrap_or(&self.root));
         let published = blocking(
-            move || match publish(&s.staging, &s.target, size)? {
+            move || match publish(&s.staging, &s.target, size, &dir)? {
                 Some(p) => Ok(Some(p)),
                 // A crash after publishing but before the queue recorded it: find our copy.
                 None => Ok(sha1.and_then(|h| find_published(&s.target, size, &h))),
@@ -176,15 +186,18 @@ fn create_staging(dir: &Path, staging: &Path, size: u64) -> std::io::Result<()> 
             r => break r?,
         }
     };
-    f.set_len(size)?; // sparse: parts fill it in any order
-    f.sync_all()
+    // Not fsynced: each part is made durable before its acknowledgement, and a staging
+    // file lost in a crash makes the next part start the upload over.
+    f.set_len(size) // sparse: parts fill it in any order
 }
 
 /// Moves the staging file to the first free name, never replacing a file (a no-replace
 /// rename: a hard link then unlink on unix, `MoveFileExW` on Windows). Returns `None` when
 /// there is no staging file and no published copy of it. Safe to call again after a crash at
 /// any point: a staging file already linked under a name is recognised by its file id.
-fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<PathBuf>> {
+/// The name is durable when it returns (`dir` fsyncs the folder); the bytes already were:
+/// every part was fsynced before it was acknowledged, and commit follows the last ack.
+fn publish(staging: &Path, target: &Path, size: u64, dir: &GroupSync) -> std::io::Result<Option<PathBuf>> {
     let meta = match std::fs::metadata(staging) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -193,8 +206,6 @@ fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<P
     if meta.len() != size {
         return Err(std::io::Error::other(format!("the staged file has {} bytes, expected {size}", meta.len())));
     }
-    // Windows flushes only through a handle that may write.
-    std::fs::OpenOptions::new().write(true).open(staging)?.sync_all()?;
     let ours = platform::file_id(staging)?;
     let mut n = 0;
     let published = loop {
@@ -218,8 +229,8 @@ fn publish(staging: &Path, target: &Path, size: u64) -> std::io::Result<Option<P
     if let Some(staging_dir) = staging.parent() {
         let _ = std::fs::remove_dir(staging_dir); // only succeeds when no other upload is staged there
     }
-    if let Some(dir) = published.parent() {
-        platform::sync_dir(dir)?;
+    if let Some(parent) = published.parent() {
+        dir.sync(|| platform::sync_dir(parent))?;
     }
     Ok(Some(published))
 }
@@ -288,12 +299,12 @@ mod tests {
         std::fs::write(&staging, b"ours").unwrap();
         // Crash after linking, before removing the staging name: simulate by linking by hand.
         std::fs::hard_link(&staging, dir.path().join("a (1).txt")).unwrap();
-        let p = publish(&staging, &target, 4).unwrap().unwrap();
+        let p = publish(&staging, &target, 4, &GroupSync::default()).unwrap().unwrap();
         assert_eq!(p, dir.path().join("a (1).txt"), "recognised the earlier link, no third copy");
         assert!(!dir.path().join("a (2).txt").exists());
         assert_eq!(std::fs::read(&target).unwrap(), b"someone else's");
         assert!(!staging.exists());
-        assert_eq!(publish(&staging, &target, 4).unwrap(), None);
+        assert_eq!(publish(&staging, &target, 4, &GroupSync::default()).unwrap(), None);
     }
 
     #[test]
@@ -301,7 +312,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let staging = dir.path().join("s.part");
         std::fs::write(&staging, b"abc").unwrap();
-        assert!(publish(&staging, &dir.path().join("t"), 4).is_err());
+        assert!(publish(&staging, &dir.path().join("t"), 4, &GroupSync::default()).is_err());
     }
 }
 

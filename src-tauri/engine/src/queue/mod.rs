@@ -121,7 +121,8 @@ fn apply(conn: &Connection, id: i64, t: Transition, set: &str, extra: Vec<Value>
     );
     let mut values = vec![Value::Integer(now_ms()), Value::Integer(id)];
     values.extend(extra);
-    match conn.execute(&sql, params_from_iter(values))? {
+    // Cached: a worker runs the same few transitions for every file.
+    match conn.prepare_cached(&sql)?.execute(params_from_iter(values))? {
         1 => Ok(()),
         _ => {
             let state: Option<String> = conn.query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get(0)).optional()?;
@@ -142,7 +143,7 @@ fn apply_part(conn: &Connection, job: i64, number: u32, from: PartState, to: Par
     );
     let mut values = vec![Value::Integer(job), Value::Integer(number as i64)];
     values.extend(extra);
-    match conn.execute(&sql, params_from_iter(values))? {
+    match conn.prepare_cached(&sql)?.execute(params_from_iter(values))? {
         1 => Ok(()),
         _ => Err(Error::Transition { job, state: format!("part {number} not {}", from.as_str()), verb: "move that part" }),
     }
@@ -235,15 +236,17 @@ impl Queue {
     // ---- job transitions -------------------------------------------------------------
 
     /// queued → hashing (a worker takes the job; counts an attempt).
+    /// Relaxed (see `Store::relaxed`): a claim lost in a power cut is a queued job again,
+    /// which is what start-up recovery makes of it anyway.
     pub fn start_hashing(&self, id: i64) -> Result<()> {
-        apply(&self.store.conn(), id, Transition::StartHashing, ", attempts = attempts + 1", vec![])
+        self.store.relaxed(|c| apply(c, id, Transition::StartHashing, ", attempts = attempts + 1", vec![]))
     }
 
     /// queued → uploading (a worker takes the job; counts an attempt), or hashing → uploading.
+    /// Relaxed, like `start_hashing`.
     pub fn start_uploading(&self, id: i64) -> Result<()> {
-        let conn = self.store.conn();
         let counted = ", attempts = attempts + (CASE state WHEN 'queued' THEN 1 ELSE 0 END)";
-        apply(&conn, id, Transition::StartUploading, counted, vec![])
+        self.store.relaxed(|c| apply(c, id, Transition::StartUploading, counted, vec![]))
     }
 
     /// Records the whole-file SHA-1 (no state change).
@@ -253,9 +256,15 @@ impl Queue {
     }
 
     /// Persists the provider session and the part plan, atomically, while uploading.
+    /// Relaxed: it becomes durable with the first acknowledged part; lost in a power cut
+    /// before that, the upload starts again from `init` (as it must when the cut comes
+    /// between the provider's `init` and this step).
     pub fn plan(&self, id: i64, session: &serde_json::Value, part_size: u64, parts: &[PartSpec]) -> Result<()> {
-        let mut conn = self.store.conn();
-        let tx = conn.transaction()?;
+        self.store.relaxed(|c| Self::plan_on(c, id, session, part_size, parts))
+    }
+
+    fn plan_on(c: &Connection, id: i64, session: &serde_json::Value, part_size: u64, parts: &[PartSpec]) -> Result<()> {
+        let tx = c.unchecked_transaction()?;
         let n = tx.execute(
             "UPDATE jobs SET session = ?2, part_size = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'uploading' AND session IS NULL",
             params![id, session.to_string(), part_size as i64, now_ms()],
@@ -288,11 +297,21 @@ impl Queue {
         apply(&self.store.conn(), id, Transition::BeginCommit, "", vec![])
     }
 
-    /// uploading | committing → done, with the provider's result.
+    /// uploading → committing with the whole-file SHA-1, in one relaxed step: lost in a
+    /// power cut, the job is recovered to the queue, the digest is read again from the file
+    /// and the commit is repeated (providers and `local` recognise a repeated commit).
+    pub fn begin_commit_with(&self, id: i64, sha1: Option<&str>) -> Result<()> {
+        let set = ", sha1 = COALESCE(?3, sha1)";
+        let v = vec![sha1.map_or(Value::Null, |h| Value::Text(h.to_owned()))];
+        self.store.relaxed(|c| apply(c, id, Transition::BeginCommit, set, v))
+    }
+
+    /// uploading | committing → done, with the provider's result. Relaxed: durable after
+    /// [`Queue::flush`], which the worker awaits before it reports the job done.
     pub fn finish(&self, id: i64, result: &Committed) -> Result<()> {
         let json = serde_json::to_string(result).expect("Committed serialises");
         let set = ", result = ?3, finished_at = ?1, error = NULL, error_kind = NULL";
-        apply(&self.store.conn(), id, Transition::Finish, set, vec![Value::Text(json)])
+        self.store.relaxed(|c| apply(c, id, Transition::Finish, set, vec![Value::Text(json)]))
     }
 
     /// active → queued, to run again at `at_ms`, keeping the error for people to see.
@@ -426,15 +445,38 @@ impl Queue {
         Ok(rows)
     }
 
-    /// pending → in flight (counts an attempt).
+    /// pending → in flight (counts an attempt). Relaxed: start-up recovery turns every part
+    /// in flight back to pending, so losing this step in a power cut changes nothing.
     pub fn part_start(&self, job: i64, number: u32) -> Result<()> {
-        apply_part(&self.store.conn(), job, number, PartState::Pending, PartState::InFlight, ", attempts = attempts + 1", vec![])
+        self.store.relaxed(|c| apply_part(c, job, number, PartState::Pending, PartState::InFlight, ", attempts = attempts + 1", vec![]))
     }
 
     /// in flight → acknowledged, with the provider's receipt. Committed before it counts.
     pub fn part_ack(&self, job: i64, receipt: &PartReceipt) -> Result<()> {
         let json = serde_json::to_string(receipt).expect("receipts serialise");
         apply_part(&self.store.conn(), job, receipt.number, PartState::InFlight, PartState::Acked, ", receipt = ?3", vec![Value::Text(json)])
+    }
+
+    /// `part_ack` and `add_bytes_sent` of its length in one relaxed commit: durable, and
+    /// so counted, only after [`Queue::flush`] (which the worker shares with others).
+    pub fn ack_sent_part(&self, job: i64, receipt: &PartReceipt, bytes: u64) -> Result<()> {
+        let json = serde_json::to_string(receipt).expect("receipts serialise");
+        self.store.relaxed(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("UPDATE jobs SET bytes_sent = bytes_sent + ?2 WHERE id = ?1", params![job, bytes as i64])?;
+            let acked = apply_part(&tx, job, receipt.number, PartState::InFlight, PartState::Acked, ", receipt = ?3", vec![Value::Text(json)]);
+            // Refused (paused meanwhile): the bytes still went out, and still count.
+            if matches!(acked, Ok(()) | Err(Error::Transition { .. })) {
+                tx.commit()?;
+            }
+            acked
+        })
+    }
+
+    /// Makes every change so far durable (one fsync of the database's log, shared with
+    /// every caller waiting at the same time). Blocking.
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
     }
 
     /// in flight → pending (the attempt failed or was interrupted).

@@ -9,6 +9,9 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+mod group_sync;
+pub use group_sync::GroupSync;
+
 /// Schema steps in order; `user_version` = how many have been applied. Append only.
 const MIGRATIONS: &[&str] = &[
     crate::accounts::SCHEMA_V1,
@@ -24,6 +27,8 @@ pub const DB_FILE: &str = "ferry.db";
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// fsyncs of the write-ahead log for `flush`, shared by the callers waiting at once.
+    wal: GroupSync,
 }
 
 impl Store {
@@ -37,6 +42,7 @@ impl Store {
         let unusable = |e: rusqlite::Error| classify(&path, e);
         let mut conn = Connection::open(&path).map_err(unusable)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_prepared_statement_cache_capacity(64);
         // WAL lets the UI read while the engine writes. FULL makes every committed part
         // acknowledgement survive an OS crash too, at ~0.1 ms per part.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unusable)?;
@@ -49,7 +55,7 @@ impl Store {
             other => other,
         })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(Store { conn: Mutex::new(conn), path })
+        Ok(Store { conn: Mutex::new(conn), path, wal: GroupSync::default() })
     }
 
     pub fn path(&self) -> &Path {
@@ -66,6 +72,49 @@ impl Store {
     /// and SQLite's own transactions keep the data consistent, so carry on.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with `synchronous=NORMAL`: its commits reach the OS (a killed process loses
+    /// nothing) but are not fsynced. The log is written in order, so the next FULL commit or
+    /// [`Store::flush`] makes them durable too. For steps whose loss in a power cut start-up
+    /// recovery undoes anyway (a claim, a part going in flight, the commit about to start),
+    /// and for records that are `flush`ed before anyone acts on them.
+    pub fn relaxed<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        /// Back to FULL before anyone else may use the connection, even after a panic in `f`.
+        struct Full<'a>(&'a Connection);
+        impl Drop for Full<'_> {
+            fn drop(&mut self) {
+                if let Err(e) = self.0.pragma_update(None, "synchronous", "FULL") {
+                    tracing::error!("could not set the database back to synchronous=FULL: {e}");
+                }
+            }
+        }
+        let conn = self.conn();
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let _full = Full(&conn);
+        f(&conn)
+    }
+
+    /// Makes every commit so far durable: an fsync of the write-ahead log (what a FULL
+    /// commit ends with), shared by every caller waiting at the same time (group commit),
+    /// and taken outside the connection's lock so that others keep writing meanwhile.
+    /// Blocking: async callers run it on the blocking pool.
+    pub fn flush(&self) -> Result<()> {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        self.wal
+            .sync(|| match std::fs::OpenOptions::new().write(true).open(&wal) {
+                // Windows flushes only through a handle that may write; nothing is written.
+                Ok(f) => f.sync_data(),
+                // No log: the last checkpoint moved everything into the database and synced it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            })
+            // SQLite's own code for a failed log fsync: the same storage trouble as when a
+            // FULL commit fails there (waited out and retried, shown as a database problem).
+            .map_err(|e| {
+                let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR_FSYNC);
+                Error::Db(rusqlite::Error::SqliteFailure(code, Some(format!("cannot sync {}: {e}", wal.display()))))
+            })
     }
 }
 
@@ -161,6 +210,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relaxed_steps_leave_the_connection_full_and_flush_syncs_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let level = |s: &Store| s.conn().pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0)).unwrap();
+        let inside = store.relaxed(|c| Ok(c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))?)).unwrap();
+        assert_eq!(inside, 1, "NORMAL inside");
+        assert_eq!(level(&store), 2, "FULL again after");
+        let failed: Result<()> = store.relaxed(|c| Ok(c.execute_batch("INSERT INTO no_such_table VALUES (1)")?));
+        assert!(failed.is_err());
+        assert_eq!(level(&store), 2, "FULL again after a failed step");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.relaxed::<()>(|_| panic!("a bug"))));
+        assert!(panicked.is_err());
+        assert_eq!(level(&store), 2, "FULL again after a panic");
+        store.relaxed(|c| Ok(c.execute_batch("INSERT INTO settings (key, value) VALUES ('k', 'v')")?)).unwrap();
+        store.flush().unwrap();
+        assert!(dir.path().join("ferry.db-wal").exists());
+    }
 
     #[test]
     fn migrates_once_and_reopens() {

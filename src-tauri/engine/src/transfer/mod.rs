@@ -273,13 +273,20 @@ impl Engine {
         let mut tasks: HashMap<tokio::task::Id, i64> = HashMap::new();
         let mut touched = HashSet::new();
         let mut tries = 0;
+        let mut looked_around: Option<std::time::Instant> = None;
 
         loop {
             if self.stop.is_cancelled() {
                 break;
             }
             let mut wait = POLL;
-            match self.tick(&mut workers, &mut tasks, &mut touched, &mut report) {
+            // Outside pauses and orphans are looked for once a poll interval, not after every
+            // job that ends: with many small files that is a query per running job per file.
+            let look_around = looked_around.is_none_or(|t| t.elapsed() >= POLL);
+            if look_around {
+                looked_around = Some(std::time::Instant::now());
+            }
+            match self.tick(&mut workers, &mut tasks, &mut touched, &mut report, look_around) {
                 Ok(idle) => {
                     tries = 0;
                     self.sh.health.cleared(Source::Loop);
@@ -323,18 +330,21 @@ impl Engine {
         Ok(report)
     }
 
-    /// One look at the queue: settings, outside pauses and cancels, jobs left without a
-    /// worker, new workers. True when nothing is queued or running.
+    /// One look at the queue: settings, (with `look_around`) outside pauses and cancels and
+    /// jobs left without a worker, new workers. True when nothing is queued or running.
     fn tick(
         self: &Arc<Self>,
         workers: &mut JoinSet<Outcome>,
         tasks: &mut HashMap<tokio::task::Id, i64>,
         touched: &mut HashSet<i64>,
         report: &mut RunReport,
+        look_around: bool,
     ) -> Result<bool> {
         self.reload_settings()?;
-        self.watch_running()?;
-        self.sweep()?;
+        if look_around {
+            self.watch_running()?;
+            self.sweep()?;
+        }
         self.start_due(workers, tasks, touched, report)?;
         Ok(self.running_count() == 0 && self.sh.queue.pending_count()? == 0)
     }

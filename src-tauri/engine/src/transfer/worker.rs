@@ -78,8 +78,11 @@ pub async fn run(sh: Arc<Shared>, id: i64, cancel: CancellationToken) -> Outcome
             Err(Stop::Panic(message))
         }
     };
-    if let Err(e) = sh.queue.release_in_flight(id) {
-        tracing::warn!(job = id, error = %e, "could not release parts in flight");
+    // A finished job has no part in flight: skip the write.
+    if !matches!(result, Ok(Outcome::Done)) {
+        if let Err(e) = sh.queue.release_in_flight(id) {
+            tracing::warn!(job = id, error = %e, "could not release parts in flight");
+        }
     }
     let outcome = match result {
         Ok(o) => o,
@@ -120,6 +123,32 @@ async fn write<T>(sh: &Shared, id: i64, cancel: &CancellationToken, mut f: impl 
                 sh.health.cleared(Source::Job(id));
                 return Ok(v);
             }
+            Err(e) if is_storage_trouble(&e) => {
+                sh.health.failed(Source::Job(id), &e);
+                tokio::select! {
+                    _ = tokio::time::sleep(super::backoff(tries)) => tries += 1,
+                    _ = cancel.cancelled() => return Err(Stop::Interrupted),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Waits until every write so far is durable: one fsync of the database's log shared with
+/// the other workers waiting at the same time (group commit), on the blocking pool so the
+/// runtime keeps running them meanwhile. Retried in place like any write.
+async fn flush(sh: &Shared, id: i64, cancel: &CancellationToken) -> Result<(), Stop> {
+    let mut tries = 0;
+    loop {
+        let queue = sh.queue.clone();
+        let r = tokio::task::spawn_blocking(move || queue.flush())
+            .await
+            .unwrap_or_else(|e| Err(Error::Unsupported(format!("syncing the database failed: {e}"))));
+        match r {
+            // Not `health.cleared`: a synced log says nothing of whether the database takes
+            // writes (another program may hold its lock); the job's next write tells.
+            Ok(()) => return Ok(()),
             Err(e) if is_storage_trouble(&e) => {
                 sh.health.failed(Source::Job(id), &e);
                 tokio::select! {
@@ -294,10 +323,7 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
 
         // Commit: the source must still be the version whose parts were sent.
         source::verify(&job.source, identity)?;
-        if let Some(h) = &sha1 {
-            write(sh, id, cancel, || sh.queue.set_sha1(id, h)).await?;
-        }
-        write(sh, id, cancel, || sh.queue.begin_commit(id)).await?;
+        write(sh, id, cancel, || sh.queue.begin_commit_with(id, sha1.as_deref())).await?;
         sh.progress.job(id, JobState::Committing, job.size, job.size);
         let receipts: Vec<_> = sh.queue.parts(id)?.into_iter().filter_map(|p| p.receipt).collect();
         let spec = self::spec(&job, sha1.as_deref(), preferred);
@@ -321,6 +347,7 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
 /// record would mean committing again).
 async fn finish(sh: &Shared, id: i64, committed: Committed, cancel: &CancellationToken) -> Result<Outcome, Stop> {
     write(sh, id, cancel, || sh.queue.finish(id, &committed)).await?;
+    flush(sh, id, cancel).await?;
     tracing::info!(job = id, result = %committed.summary(), rapid = committed.rapid, "done");
     Ok(Outcome::Done)
 }
@@ -415,8 +442,8 @@ async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_
         Ok(receipt) => {
             // The provider has the part: its receipt waits out a refusing database rather
             // than be lost and the part sent again.
-            write(sh, job, cancel, || sh.queue.add_bytes_sent(job, spec.length)).await?;
-            write(sh, job, cancel, || sh.queue.part_ack(job, &receipt)).await?;
+            write(sh, job, cancel, || sh.queue.ack_sent_part(job, &receipt, spec.length)).await?;
+            flush(sh, job, cancel).await?; // durable before it counts
             sh.progress.part_acked(job, spec.number, spec.length);
             Ok(())
         }

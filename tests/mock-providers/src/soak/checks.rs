@@ -127,11 +127,11 @@ pub fn scan_for_leaks(files: &[PathBuf], needles: &Needles, problems: &mut Vec<S
         scanned += 1;
         for (what, needle) in &needles.literal {
             if let Some(at) = find(&bytes, needle.as_bytes()) {
-                problems.push(format!("{what} is in {}: …{}…", path.display(), context(&bytes, at, needle.len())));
+                problems.push(format!("{what} is in {}, {}", path.display(), place(&bytes, at)));
             }
         }
         if let Some(at) = feishu_token(&bytes) {
-            problems.push(format!("a Feishu token is in {}: …{}…", path.display(), context(&bytes, at, 34)));
+            problems.push(format!("a Feishu token is in {}, {}", path.display(), place(&bytes, at)));
         }
     }
     scanned
@@ -149,11 +149,10 @@ fn feishu_token(hay: &[u8]) -> Option<usize> {
     hay.windows(34).position(|w| w.starts_with(b"t-") && w[2..].iter().all(hexd))
 }
 
-/// The needle's surroundings with the needle itself masked, so the report does not leak it.
-fn context(bytes: &[u8], at: usize, len: usize) -> String {
-    let before = String::from_utf8_lossy(&bytes[at.saturating_sub(60)..at]).replace('\n', "⏎");
-    let after = String::from_utf8_lossy(&bytes[(at + len).min(bytes.len())..(at + len + 40).min(bytes.len())]).replace('\n', "⏎");
-    format!("{before}<{len} bytes>{after}")
+/// Where a find is, without any of its text (the report must not leak it either).
+fn place(bytes: &[u8], at: usize) -> String {
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    format!("line {line} (byte {at})")
 }
 
 /// Lines of the engine's logs that say a request or a job was tried again.
@@ -170,4 +169,71 @@ pub fn retries_in_logs(data: &Path) -> (u64, u64) {
         }
     }
     (requests, jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(rel: &str, sha1: &str) -> SoakFile {
+        SoakFile { rel: rel.into(), name: rel.rsplit('/').next().unwrap().into(), size: 3, sha1: sha1.into() }
+    }
+
+    fn stored(path: &str, id: &str, sha1: &str) -> Stored {
+        Stored { path: path.into(), id: id.into(), size: 3, sha1: sha1.into() }
+    }
+
+    fn job(source: &str, id: &str) -> serde_json::Value {
+        serde_json::json!({ "id": 1, "state": "done", "file": source, "result": { "id": id } })
+    }
+
+    #[test]
+    fn a_duplicate_a_missing_file_and_wrong_bytes_are_each_found() {
+        let files = [file("w0/a.bin", "aa"), file("w0/b.bin", "bb"), file("w0/c.bin", "cc")];
+        let target = |stored: Vec<Stored>, allowed_orphans| Target {
+            account: "t",
+            source_root: PathBuf::from("/src"),
+            files: &files,
+            expected_path: |f| format!("soak/{}", f.rel),
+            stored,
+            check_result_id: true,
+            allowed_orphans,
+        };
+        let jobs = [job("/src/w0/a.bin", "1"), job("/src/w0/b.bin", "2"), job("/src/w0/c.bin", "3")];
+        let good = vec![stored("soak/w0/a.bin", "1", "aa"), stored("soak/w0/b.bin", "2", "bb"), stored("soak/w0/c.bin", "3", "cc")];
+        let mut problems = vec![];
+        verify_targets(&[target(good.clone(), 0)], &jobs, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+
+        let mut bad = good.clone();
+        bad[1].sha1 = "xx".into();
+        bad.push(stored("soak/w0/a.bin", "9", "aa"));
+        bad.retain(|s| s.path != "soak/w0/c.bin");
+        bad.push(stored("soak/w0/c (1).bin", "3", "cc"));
+        verify_targets(&[target(bad, 0)], &jobs, &mut problems);
+        let all = problems.join("\n");
+        for expected in ["a.bin is stored 2 times", "b.bin arrived as 3 B sha1 xx", "c.bin is missing", "c (1).bin is at the target"] {
+            assert!(all.contains(expected), "{expected:?} not in {all}");
+        }
+
+        // An orphan the provider could not avoid is allowed only when counted for.
+        let mut orphan = good;
+        orphan.push(stored("soak/w0/a.bin", "9", "aa"));
+        let mut problems = vec![];
+        assert_eq!(verify_targets(&[target(orphan, 1)], &jobs, &mut problems), 1);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn every_needle_is_found_and_masked_in_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("ferry.log");
+        let token = format!("t-{}", "0123456789abcdef".repeat(2));
+        std::fs::write(&log, format!("error for url (http://h/oss?Signature=abc) s3cret {token}\n")).unwrap();
+        let mut problems = vec![];
+        assert_eq!(scan_for_leaks(&[log], &Needles::new(&["s3cret".into()]), &mut problems), 1);
+        let all = problems.join("\n");
+        assert!(all.contains("a signed URL") && all.contains("a secret") && all.contains("a Feishu token"), "{all}");
+        assert!(!all.contains("s3cret") && !all.contains(&token), "the report must not leak what it found: {all}");
+    }
 }

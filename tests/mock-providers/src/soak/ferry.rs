@@ -121,11 +121,14 @@ impl Drop for Engine {
     }
 }
 
-/// Samples `VmHWM` (the peak resident set) of the current engine every 100 ms.
+/// Samples the current engine's memory every 100 ms: `VmHWM` (its peak resident set, code
+/// and libraries included) and `RssAnon` (what it allocated: heap, stacks, parts in flight).
+/// A debug build's code alone is ~60 MiB resident, so the budget is checked on `RssAnon`.
 #[derive(Clone, Default)]
 pub struct RssSampler {
     pid: Arc<AtomicU32>,
-    peak_kib: Arc<AtomicU64>,
+    peak_hwm_kib: Arc<AtomicU64>,
+    peak_anon_kib: Arc<AtomicU64>,
 }
 
 impl RssSampler {
@@ -133,15 +136,27 @@ impl RssSampler {
         let s = RssSampler::default();
         let me = s.clone();
         std::thread::spawn(move || loop {
-            let pid = me.pid.load(Ordering::Relaxed);
-            if pid != 0 {
-                if let Some(kib) = vm_hwm_kib(pid) {
-                    me.peak_kib.fetch_max(kib, Ordering::Relaxed);
-                }
-            }
+            me.sample(me.pid.load(Ordering::Relaxed));
             std::thread::sleep(Duration::from_millis(100));
         });
         s
+    }
+
+    fn sample(&self, pid: u32) {
+        if pid == 0 {
+            return;
+        }
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return };
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        if let Some(kib) = field("VmHWM:") {
+            self.peak_hwm_kib.fetch_max(kib, Ordering::Relaxed);
+        }
+        if let Some(kib) = field("RssAnon:") {
+            self.peak_anon_kib.fetch_max(kib, Ordering::Relaxed);
+        }
     }
 
     pub fn watch(&self, pid: u32) {
@@ -150,19 +165,11 @@ impl RssSampler {
 
     /// Takes a last sample of the engine about to be killed, then stops watching it.
     pub fn last_look(&self) {
-        let pid = self.pid.swap(0, Ordering::Relaxed);
-        if let Some(kib) = vm_hwm_kib(pid) {
-            self.peak_kib.fetch_max(kib, Ordering::Relaxed);
-        }
+        self.sample(self.pid.swap(0, Ordering::Relaxed));
     }
 
-    pub fn peak_bytes(&self) -> u64 {
-        self.peak_kib.load(Ordering::Relaxed) * 1024
+    /// (peak VmHWM, peak RssAnon) in bytes, over every engine of the run.
+    pub fn peaks(&self) -> (u64, u64) {
+        (self.peak_hwm_kib.load(Ordering::Relaxed) * 1024, self.peak_anon_kib.load(Ordering::Relaxed) * 1024)
     }
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

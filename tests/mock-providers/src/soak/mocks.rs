@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ferry_mock_providers::feishu::DEFAULT_FOLDER;
+use ferry_mock_providers::pds::FileStatus;
 use ferry_mock_providers::{
     DingtalkConfig, DingtalkMock, FaultAction, FaultRule, FaultRuleStatus, FeishuConfig, FeishuMock, PdsConfig, PdsMock, Trigger,
     XfyunConfig, XfyunMock,
@@ -182,6 +183,11 @@ impl Mocks {
         }
     }
 
+    /// PDS file records never completed (see [`Mocks::stored`]).
+    pub fn pds_unfinished(&self) -> usize {
+        self.pds.files().iter().filter(|f| !f.folder && f.status != FileStatus::Available).count()
+    }
+
     /// What each cloud account holds, by account name.
     pub fn stored(&self) -> HashMap<&'static str, Vec<Stored>> {
         let mut out = HashMap::new();
@@ -209,7 +215,9 @@ impl Mocks {
         let all = self.pds.files();
         let folders: HashMap<String, (String, String)> =
             all.iter().filter(|f| f.folder).map(|f| (f.file_id.clone(), (f.parent_file_id.clone(), f.name.clone()))).collect();
-        let files = all.into_iter().filter(|f| !f.folder).map(|f| Stored {
+        // A record still `uploading` is an upload PDS was never asked to complete (its create
+        // answer was lost, or the engine died before keeping the upload id): not a file.
+        let files = all.into_iter().filter(|f| !f.folder && f.status == FileStatus::Available).map(|f| Stored {
             path: path_in(&folders, &f.parent_file_id, &f.name),
             id: f.file_id,
             size: f.size,

@@ -122,9 +122,15 @@ impl Mocks {
     /// Turns on every kind of fault at a moderate rate on every mock, each rule with its own
     /// seed drawn from `rng`.
     pub fn chaos_on(&self, rng: &mut Rng) {
-        for faults in [self.dingtalk.faults(), self.feishu.faults(), self.pds.faults(), self.xfyun.faults()] {
-            let rules = chaos_rules(rng);
-            faults.set(rules).expect("valid chaos rules");
+        // Each provider's own way of saying "failed, try again" (its notes' retryable codes).
+        let business = |code: i64, message: Option<&str>| FaultAction::BusinessError { code, message: message.map(str::to_owned) };
+        for (faults, own) in [
+            (self.dingtalk.faults(), business(0, Some("systemError"))),
+            (self.feishu.faults(), business(1_061_045, None)),
+            (self.pds.faults(), business(500, Some("InternalError"))),
+            (self.xfyun.faults(), business(10_002, None)),
+        ] {
+            faults.set(chaos_rules(rng, own)).expect("valid chaos rules");
         }
     }
 
@@ -247,7 +253,7 @@ fn path_in(folders: &HashMap<String, (String, String)>, parent: &str, name: &str
     parts.join("/")
 }
 
-fn chaos_rules(rng: &mut Rng) -> Vec<FaultRule> {
+fn chaos_rules(rng: &mut Rng, business_error: FaultAction) -> Vec<FaultRule> {
     let mut rule = |action: FaultAction, probability: f64| FaultRule {
         path: None,
         action,
@@ -266,6 +272,7 @@ fn chaos_rules(rng: &mut Rng) -> Vec<FaultRule> {
         rule(FaultAction::HttpStatus { status: 503 }, 0.01),
         rule(FaultAction::Throttle { retry_after_secs: 1 }, 0.02),
         rule(FaultAction::LoseAnswer, 0.02),
+        rule(business_error, 0.01),
     ]
 }
 

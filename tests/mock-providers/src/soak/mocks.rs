@@ -272,7 +272,7 @@ fn chaos_rules(rng: &mut Rng, business_error: FaultAction) -> Vec<FaultRule> {
         rule(FaultAction::HttpStatus { status: 503 }, 0.01),
         rule(FaultAction::Throttle { retry_after_secs: 1 }, 0.02),
         rule(FaultAction::LoseAnswer, 0.02),
-        rule(business_error, 0.01),
+        rule(business_error, 0.02),
     ]
 }
 

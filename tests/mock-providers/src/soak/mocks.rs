@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ferry_mock_providers::feishu::DEFAULT_FOLDER;
+use ferry_mock_providers::feishu::{self, DEFAULT_FOLDER};
 use ferry_mock_providers::pds::FileStatus;
 use ferry_mock_providers::{
     DingtalkConfig, DingtalkMock, FaultAction, FaultRule, FaultRuleStatus, FeishuConfig, FeishuMock, PdsConfig, PdsMock, Trigger,
@@ -122,13 +122,19 @@ impl Mocks {
     /// Turns on every kind of fault at a moderate rate on every mock, each rule with its own
     /// seed drawn from `rng`.
     pub fn chaos_on(&self, rng: &mut Rng) {
-        // Each provider's own way of saying "failed, try again" (its notes' retryable codes).
+        // Each provider's own way of saying "failed, try again" (its notes' retryable codes),
+        // where the notes list them: Feishu's 1061045 belongs to the upload calls, not to the
+        // token call (the engine takes any code there for refused credentials).
         let business = |code: i64, message: Option<&str>| FaultAction::BusinessError { code, message: message.map(str::to_owned) };
+        let anywhere = |action: FaultAction| vec![(None, action)];
+        let feishu_uploads = [feishu::FILES_UPLOAD_ALL, feishu::FILES_PREPARE, feishu::FILES_PART, feishu::FILES_FINISH]
+            .map(|p| (Some(p.to_owned()), business(1_061_045, None)))
+            .into();
         for (faults, own) in [
-            (self.dingtalk.faults(), business(0, Some("systemError"))),
-            (self.feishu.faults(), business(1_061_045, None)),
-            (self.pds.faults(), business(500, Some("InternalError"))),
-            (self.xfyun.faults(), business(10_002, None)),
+            (self.dingtalk.faults(), anywhere(business(0, Some("systemError")))),
+            (self.feishu.faults(), feishu_uploads),
+            (self.pds.faults(), anywhere(business(500, Some("InternalError")))),
+            (self.xfyun.faults(), anywhere(business(10_002, None))),
         ] {
             faults.set(chaos_rules(rng, own)).expect("valid chaos rules");
         }
@@ -253,13 +259,16 @@ fn path_in(folders: &HashMap<String, (String, String)>, parent: &str, name: &str
     parts.join("/")
 }
 
-fn chaos_rules(rng: &mut Rng, business_error: FaultAction) -> Vec<FaultRule> {
-    let mut rule = |action: FaultAction, probability: f64| FaultRule {
-        path: None,
+/// The rules every mock gets, plus its own business errors (path or anywhere, action).
+fn chaos_rules(rng: &mut Rng, business_errors: Vec<(Option<String>, FaultAction)>) -> Vec<FaultRule> {
+    let mut on = |path: Option<String>, action: FaultAction, probability: f64| FaultRule {
+        path,
         action,
         trigger: Trigger::Random { probability, seed: rng.next_u64(), max_fires: None },
     };
-    vec![
+    let mut rules: Vec<FaultRule> = business_errors.into_iter().map(|(path, action)| on(path, action, 0.02)).collect();
+    let mut rule = |action: FaultAction, probability: f64| on(None, action, probability);
+    rules.extend([
         // Latency and slow bodies first: they add to whatever else happens.
         rule(FaultAction::Delay { ms: 400 }, 0.05),
         // Longer than the answer period the soak gives the engine: the request is given up.
@@ -272,8 +281,8 @@ fn chaos_rules(rng: &mut Rng, business_error: FaultAction) -> Vec<FaultRule> {
         rule(FaultAction::HttpStatus { status: 503 }, 0.01),
         rule(FaultAction::Throttle { retry_after_secs: 1 }, 0.02),
         rule(FaultAction::LoseAnswer, 0.02),
-        rule(business_error, 0.02),
-    ]
+    ]);
+    rules
 }
 
 fn kind_of(action: &FaultAction) -> &'static str {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Ferry test on a fresh Debian/Ubuntu machine, installing what is missing:
-# UI unit tests (Vitest) and type check, Rust unit + integration tests, and end-to-end tests
-# of the real app window through WebDriver (tauri-driver + WebKitWebDriver) under Xvfb.
+# UI unit tests (Vitest) and type check, Rust unit + integration tests, the chaos soak, and
+# end-to-end tests of the real app window through WebDriver (tauri-driver + WebKitWebDriver)
+# under Xvfb.
 # Everything runs inside a private D-Bus session with a real Secret Service (gnome-keyring),
 # started here and torn down at the end.
 set -euo pipefail
@@ -37,9 +38,14 @@ say "Rust: unit and integration tests"
 # One feature set for every cargo call, so the app binary is built once and embeds ui/dist.
 cargo test --workspace --no-fail-fast --features ferry/custom-protocol
 
-say "end-to-end: the real app window under Xvfb"
-# The app and the `ferry-mock` binary (the E2E tests upload to the strict iFlytek mock).
+# The app, `ferry-mock` (the E2E tests upload to the strict iFlytek mock) and `ferry-soak`.
 cargo build --workspace --features ferry/custom-protocol
+
+say "chaos soak: the real ferry against every mock, with faults, kills and a rotated secret"
+# ~3 min of chaos plus the drain (FERRY_SOAK_SECS changes it; FERRY_SOAK_SEED replays a run).
+target/debug/ferry-soak --ferry target/debug/ferry
+
+say "end-to-end: the real app window under Xvfb"
 FERRY_BIN="$PWD/target/debug/ferry" xvfb-run -a -s "-screen 0 1280x800x24" \
   node --test --test-concurrency=1 tests/e2e/
 

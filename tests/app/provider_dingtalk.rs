@@ -711,3 +711,41 @@ fn a_lost_commit_answer_is_looked_up_once_and_never_committed_twice() {
     assert_eq!(st.commits_by_strategy.get("RETURN_DENTRY_IF_EXISTS"), Some(&2), "only the retries after a lost answer look up");
     assert_eq!((st.commits_stored, st.commits_returned_existing, st.commits_of_used_keys, st.commits_renamed), (3, 2, 0, 0));
 }
+
+/// Found by the chaos soak (issue 14): the engine is killed after DingTalk saved the file but
+/// before the commit's answer came back. DingTalk takes the same uploadKey again, so a blind
+/// commit by the next engine made a second, renamed file (`f(1).bin`); it must look first.
+#[test]
+fn an_engine_killed_before_it_heard_that_dingtalk_saved_the_file_leaves_one_file_per_job() {
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    add_dingtalk(&s, "dt", &dt, &[]);
+    let space = dt.mock.config().space_id.clone();
+    // The retry after the lost answer would wait ten minutes: the engine dies meanwhile.
+    s.config("retry_base_ms", "600000");
+    dt.mock.faults().push(FaultRule::on(&dingtalk::commit_path(&space), FaultAction::LoseAnswer).times(2)).unwrap();
+    // DingTalk's clock is in seconds: the next engine must start in a later second.
+    let f = files(&s.dir.path().join("src"), &[1, 9 * MIB + 7], 1719);
+    let ids = s.upload(&paths(&f), "dt");
+    let mut engine = s.spawn_run(&[]);
+    let end = std::time::Instant::now() + Duration::from_secs(120);
+    while dt.mock.files().len() < 2 {
+        assert!(std::time::Instant::now() < end, "DingTalk never saved both files: {:?}", dt.stats());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    assert_eq!(dt.mock.faults().fired_total(), 2, "both answers were lost");
+    std::thread::sleep(Duration::from_millis(1100));
+
+    s.config("retry_base_ms", "20");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&f) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(dt.sha1_of(&jobs[id]), *sha1, "byte-exact, and the job names the file");
+    }
+    assert_one_file_per_job(&dt, &f);
+    assert_eq!(dt.stats().commits_renamed, 0, "{:?}", dt.stats());
+}

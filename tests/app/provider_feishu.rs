@@ -588,3 +588,42 @@ fn lost_upload_all_and_upload_finish_answers_leave_exactly_one_file_each() {
     assert_eq!((st.upload_alls_ok, st.finishes_ok), (1, 1), "neither call was made twice: {st:?}");
     assert_eq!(fs.mock.objects().len(), 2, "exactly one file per job");
 }
+
+/// Found by the chaos soak (issue 14): the engine is killed after Feishu stored the file but
+/// before the answer came back. The next engine must look before sending `upload_all` or
+/// `upload_finish` again, as the same process does after a lost answer: one file per job.
+#[test]
+fn an_engine_killed_before_it_heard_that_feishu_stored_the_file_leaves_one_file_per_job() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig::default());
+    add_feishu(&s, "lark", &fs, &[]);
+    // The retry after the lost answer would wait ten minutes: the engine dies meanwhile.
+    s.config("retry_base_ms", "600000");
+    fs.faults(vec![
+        FaultRule::on(feishu::FILES_UPLOAD_ALL, FaultAction::LoseAnswer).times(1),
+        FaultRule::on(feishu::FILES_FINISH, FaultAction::LoseAnswer).times(1),
+    ]);
+    let files = files(&s.dir.path().join("src"), &[1, 20 * MIB + 1], 1718);
+    let ids = s.upload(&paths(&files), "lark");
+    let mut engine = s.spawn_run(&[]);
+    let end = std::time::Instant::now() + Duration::from_secs(120);
+    while fs.mock.objects().len() < 2 {
+        assert!(std::time::Instant::now() < end, "Feishu never stored both files: {:?}", fs.stats());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    assert_eq!(fs.mock.faults().fired_total(), 2, "both answers were lost");
+
+    s.config("retry_base_ms", "20");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&files) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(fs.sha1_of(&jobs[id]), *sha1, "byte-exact");
+    }
+    let st = fs.stats();
+    assert_eq!((st.upload_alls_ok, st.finishes_ok), (1, 1), "neither call was made twice: {st:?}");
+    assert_eq!(fs.mock.objects().len(), 2, "exactly one file per job");
+}

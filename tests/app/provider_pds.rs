@@ -836,3 +836,38 @@ fn a_lost_complete_answer_is_followed_by_file_get_not_a_second_complete() {
     assert!(st.requests_by_endpoint.get(ferry_mock_providers::pds::FILE_GET_PATH).is_some_and(|n| *n >= 1), "{st:?}");
     assert_eq!((st.completes_ok, pds.available().len()), (1, 1), "one file");
 }
+
+/// Found by the chaos soak (issue 14): `complete` is done but the engine is killed before its
+/// answer comes. PDS then forgets the upload id, so the next engine's `list_uploaded_parts`
+/// says NotFound.UploadId: the file is asked for first (it is there), never started over (a
+/// second file) nor failed for good (before: every resume failed the same way).
+#[test]
+fn an_engine_killed_before_it_heard_that_pds_completed_the_upload_finishes_the_job() {
+    let s = Sandbox::new();
+    let pds = Pds::start(PdsConfig::default());
+    add_pds(&s, "pds", &pds, &[]);
+    s.config("part_size", &MIB.to_string());
+    // The retry after the lost answer would wait ten minutes: the engine dies meanwhile.
+    s.config("retry_base_ms", "600000");
+    pds.mock.faults().push(FaultRule::on(COMPLETE_PATH, FaultAction::LoseAnswer).times(1)).unwrap();
+    let files = write_files(&s.dir.path().join("src"), &[3 * MIB + 1], 1415);
+    let id = s.upload(&[files[0].0.as_path()], "pds")[0];
+    let mut engine = s.spawn_run(&[]);
+    let end = Instant::now() + Duration::from_secs(120);
+    while pds.available().is_empty() {
+        assert!(Instant::now() < end, "PDS never completed the upload: {:?}", pds.mock.stats());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+
+    s.config("retry_base_ms", "20");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(pds.file(&result_id(&j)).sha1, files[0].1, "byte-exact");
+    let st = pds.mock.stats();
+    assert_eq!(st.creates, 1, "never started over: {st:?}");
+    assert_eq!((st.completes_ok, pds.available().len()), (1, 1), "one file: {st:?}");
+}

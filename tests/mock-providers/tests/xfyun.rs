@@ -1371,3 +1371,21 @@ async fn binary_prints_its_address_and_serves() {
     assert!(status.success(), "{status:?}");
     assert!(!data_dir.exists(), "{} left behind", data_dir.display());
 }
+
+#[tokio::test]
+async fn a_rotated_secret_refuses_the_old_one_and_accepts_the_new() {
+    let mock = XfyunMock::start(XfyunConfig::default()).await;
+    let mut client = Client::new(&mock);
+    let body = json!({ "app_id": client.app_id, "request_id": uuid_like(), "cloud_id": "0" });
+    assert_eq!(client.json(INIT_PATH, body.clone()).await["code"], 0);
+
+    mock.rotate_secret("a-new-secret");
+    let resp = client.signed(INIT_PATH).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "the old secret is refused at once");
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["message"], "HMAC signature does not match");
+
+    client.secret = "a-new-secret".into();
+    let body = json!({ "app_id": client.app_id, "request_id": uuid_like(), "cloud_id": "0" });
+    assert_eq!(client.json(INIT_PATH, body).await["code"], 0, "the new one works");
+}

@@ -301,9 +301,22 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
                 }
             }
             Some(s) => {
-                if let Some(held) = pace(&handle, cancel, |_| handle.provider.uploaded_parts(&s)).await? {
-                    let (gained, lost) = write(sh, id, cancel, || sh.queue.reconcile(id, &held)).await?;
-                    tracing::info!(job = id, gained, lost, "reconciled the ledger with the provider");
+                match pace(&handle, cancel, |_| handle.provider.uploaded_parts(&s)).await {
+                    Ok(Some(held)) => {
+                        let (gained, lost) = write(sh, id, cancel, || sh.queue.reconcile(id, &held)).await?;
+                        tracing::info!(job = id, gained, lost, "reconciled the ledger with the provider");
+                    }
+                    Ok(None) => {}
+                    // The provider forgot the upload while the engine was away: start over,
+                    // as in `transfer` (before, the job failed and every resume failed again).
+                    Err(Stop::Provider(e)) if e.restart && restarts < MAX_RESTARTS => {
+                        restarts += 1;
+                        tracing::warn!(job = id, "starting the upload over: {}", e.message);
+                        write(sh, id, cancel, || sh.queue.reset_session(id)).await?;
+                        sh.progress.job(id, JobState::Uploading, job.size, 0);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
                 s
             }

@@ -188,9 +188,10 @@ pub(crate) async fn require_signature(
     req: Request,
     next: Next,
 ) -> Response {
+    let api_secret = app.api_secret.read().clone();
     let verifier = Verifier {
         api_key: &app.cfg.api_key,
-        api_secret: &app.cfg.api_secret,
+        api_secret: &api_secret,
         clock_skew_secs: app.cfg.clock_skew_secs,
     };
     let verdict = verifier.verify(

@@ -102,6 +102,8 @@ impl XfyunConfig {
 /// Shared state of one running mock.
 pub(crate) struct App {
     cfg: XfyunConfig,
+    /// The APISecret accepted now: `cfg.api_secret` until [`XfyunMock::rotate_secret`].
+    api_secret: parking_lot::RwLock<String>,
     store: store::Store,
     stats: stats::StatsRecorder,
     faults: Faults,
@@ -151,6 +153,7 @@ impl XfyunMock {
     pub async fn start_on(cfg: XfyunConfig, port: u16) -> io::Result<XfyunMock> {
         let store = store::Store::open(cfg.data_dir.clone(), cfg.upload_ttl)?;
         let app = Arc::new(App {
+            api_secret: parking_lot::RwLock::new(cfg.api_secret.clone()),
             cfg,
             store,
             stats: Default::default(),
@@ -182,6 +185,13 @@ impl XfyunMock {
     /// Every signature of a request it checked so far: secrets that must never show up on the client's side.
     pub fn issued(&self) -> Vec<String> {
         self.app.issued.all()
+    }
+
+    /// Replaces the APISecret the gateway accepts (as when the app's secret is reset in the
+    /// console): requests signed with the old one are refused from now on. `config()` keeps
+    /// the secret the mock started with.
+    pub fn rotate_secret(&self, new_secret: &str) {
+        *self.app.api_secret.write() = new_secret.to_owned();
     }
 
     pub fn stats(&self) -> Stats {

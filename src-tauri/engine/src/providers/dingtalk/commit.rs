@@ -122,6 +122,8 @@ impl Dingtalk {
         let name = super::remote_name(job.name)?;
         let dentry = if self.answer_lost(key) {
             self.after_lost_answer(key, &name, &parent, since, job.size).await?
+        } else if let Some(mine) = self.committed_before_restart(key, &name, &parent, since, job.size).await {
+            mine
         } else {
             match self.commit_as(key, &name, &parent, job.size, self.conflict).await {
                 Err(e) if e.restart => match self.lookup(key, &name, &parent, since, job.size).await {
@@ -154,6 +156,23 @@ impl Dingtalk {
             )),
             other => self.commit_as(key, name, parent, size, other).await,
         }
+    }
+
+    /// An upload begun before this provider was built may have been committed by an engine
+    /// that was killed (or a provider dropped after an auth refusal) before the answer came:
+    /// that leaves no mark here, and DingTalk may take the same uploadKey again (a second,
+    /// renamed file). So it is looked up first, as after a lost answer; a name taken by
+    /// another file then gets the account's strategy as usual. (Found by the chaos soak.)
+    async fn committed_before_restart(&self, key: &str, name: &str, parent: &str, since: Option<i64>, size: u64) -> Option<Dentry> {
+        let began = since?;
+        if began >= self.built_s {
+            return None;
+        }
+        let mine = self.lookup(key, name, parent, since, size).await;
+        if let Some(d) = &mine {
+            tracing::info!(dentry = %d.id, "DingTalk had saved \"{name}\" before this engine started: taking that file");
+        }
+        mine
     }
 
     /// This upload's file under `name`, if DingTalk already holds it.

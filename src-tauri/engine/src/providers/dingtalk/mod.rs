@@ -49,6 +49,9 @@ pub struct Dingtalk {
     folders: super::client::folders::FolderCache,
     /// uploadKeys whose commit answer was lost.
     lost: Mutex<HashSet<String>>,
+    /// When this provider was built (Unix seconds): an upload begun earlier may have been
+    /// committed by an engine that died before the answer came (see `commit.rs`).
+    built_s: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,6 +95,7 @@ impl Dingtalk {
             urls: TargetCache::default(),
             folders: Default::default(),
             lost: Mutex::new(HashSet::new()),
+            built_s: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
         })
     }
 

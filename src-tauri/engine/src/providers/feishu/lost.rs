@@ -1,8 +1,10 @@
 //! Lost answers of the calls that create the file (folders.md §2.7): `upload_all` and
 //! `upload_finish`. When one's answer was lost the file may exist already, so before it is
 //! sent again the parent folder is listed newest first, and a file of exactly this name
-//! created since the upload began is taken as this upload's. Only Drive folders can be
-//! listed; documents' media are sent again as before.
+//! created since the upload began is taken as this upload's. An upload begun before this
+//! provider was built counts as such too: the engine that sent the call may have been killed
+//! (or the provider rebuilt) before the answer came, and Feishu has no other way to tell.
+//! Only Drive folders can be listed; documents' media are sent again as before.
 
 use serde_json::Value;
 
@@ -34,7 +36,7 @@ impl Feishu {
     /// The file this upload made, if an earlier answer was lost and Feishu lists it: the
     /// newest `file` named `name` in `target`'s folder, created at or after `since_ms`.
     pub(super) async fn made_before(&self, key: &str, target: &Target, name: &str, since_ms: i64) -> ProviderResult<Option<String>> {
-        let lost = self.lost.lock().unwrap_or_else(|p| p.into_inner()).contains(key);
+        let lost = self.lost.lock().unwrap_or_else(|p| p.into_inner()).contains(key) || since_ms < self.built_ms;
         if !lost || since_ms <= 0 || target.family != Family::Files {
             return Ok(None);
         }

@@ -57,6 +57,9 @@ pub struct Feishu {
     checksum_refusals: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// Uploads whose file-creating call lost its answer (see `lost.rs`).
     lost: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// When this provider was built (unix ms): an upload begun earlier may have sent its
+    /// file-creating call from an engine that died before the answer came (see `lost.rs`).
+    built_ms: i64,
     /// Folder tokens found or made for destination paths.
     folders: super::client::folders::FolderCache,
     /// Structure-changing calls one at a time, spaced for the 5 QPS (folders.md §2.5).
@@ -163,7 +166,7 @@ impl Feishu {
         let file = ctx.accounts.data_dir().join("provider-state").join(format!("feishu-budget-{key}.json"));
         let budget = budget::Budget::new(daily_calls, Some(file));
         let api = Api::new(ctx.http.clone(), endpoint, app_id, ctx.secret("app_secret")?, budget);
-        Ok(Feishu { api, destination, checksum_refusals: Default::default(), lost: Default::default(), folders: Default::default(), structure: Default::default() })
+        Ok(Feishu { api, destination, checksum_refusals: Default::default(), lost: Default::default(), built_ms: now_ms(), folders: Default::default(), structure: Default::default() })
     }
 
     async fn target(&self, job: &JobSpec<'_>) -> ProviderResult<Target> {

@@ -218,7 +218,20 @@ impl Provider for Pds {
     }
 
     async fn uploaded_parts(&self, session: &Value) -> ProviderResult<Option<Vec<PartReceipt>>> {
-        self.held_parts(&Session::parse(session)?).await
+        let s = Session::parse(session)?;
+        match self.held_parts(&s).await {
+            // PDS forgets an upload once it is completed too: a `complete` whose answer died
+            // with the engine. If the file is there, the ledger is right and the commit finds
+            // it; starting over would make a second file. (Found by the chaos soak.)
+            Err(e) if e.restart => match self.file_get(&s).await {
+                Ok(file) if file.status.as_deref() == Some("available") => {
+                    tracing::info!(file_id = %file.file_id, "PDS completed this upload before the engine stopped");
+                    Ok(None)
+                }
+                _ => Err(e),
+            },
+            other => other,
+        }
     }
 
     fn folders(&self) -> Option<&dyn super::Folders> {

@@ -259,6 +259,27 @@ fn a_stale_token_is_replaced_and_the_upload_goes_on() {
     assert_eq!(st.prepares_ok, 1, "the same upload went on");
 }
 
+#[test]
+fn a_rate_limited_or_busy_token_call_is_retried_not_taken_for_wrong_credentials() {
+    let s = Sandbox::new();
+    let fs = Feishu::start(FeishuConfig::default());
+    add_feishu(&s, "lark", &fs, &[]);
+    s.config("retry_base_ms", "20");
+    let faults = fs.mock.faults();
+    let code = |code: i64| FaultAction::BusinessError { code, message: None };
+    faults.push(FaultRule::on(feishu::TOKEN_PATH, code(feishu::RATE_LIMITED)).times(1)).unwrap();
+    faults.push(FaultRule::on(feishu::TOKEN_PATH, code(feishu::CAN_RETRY)).times(1)).unwrap();
+    let files = files(&s.dir.path().join("src"), &[300 * KIB], 47);
+    let ids = s.upload(&paths(&files), "lark");
+    let run = s.run(&["run", "--until-idle"], "");
+    let j = s.job(ids[0]);
+    assert_eq!((run.code(), j["state"].as_str()), (0, Some("done")), "{j}\n{}", run.stderr());
+    assert_eq!(fs.sha1_of(&j), files[0].1);
+    let st = fs.stats();
+    assert_eq!(st.tokens_issued, 1, "one token, after two answers asking to wait");
+    assert!(!s.logs().contains("refused the app's credentials"), "a busy token call is not a credentials problem");
+}
+
 // ---------------------------------------------------------------- acceptance 4
 
 #[test]

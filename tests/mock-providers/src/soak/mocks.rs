@@ -280,6 +280,9 @@ fn chaos_rules(rng: &mut Rng, business_errors: Vec<(Option<String>, FaultAction)
         rule(FaultAction::HttpStatus { status: 502 }, 0.01),
         rule(FaultAction::HttpStatus { status: 503 }, 0.01),
         rule(FaultAction::Throttle { retry_after_secs: 1 }, 0.02),
+        // A Retry-After no server should send: ignored, the request retried with back-off.
+        rule(FaultAction::RawRetryAfter { status: 503, value: "NaN".into() }, 0.005),
+        rule(FaultAction::RawRetryAfter { status: 429, value: "-1".into() }, 0.005),
         rule(FaultAction::LoseAnswer, 0.02),
     ]);
     rules
@@ -295,5 +298,8 @@ fn kind_of(action: &FaultAction) -> &'static str {
         FaultAction::Delay { .. } => "delay",
         FaultAction::Bandwidth { .. } => "slow_body",
         FaultAction::LoseAnswer => "lost_answer",
+        FaultAction::RawRetryAfter { .. } => "odd_retry_after",
+        // Fails its job for good (tests/app/hostile.rs): not part of the soak's chaos.
+        FaultAction::HugeAnswer { .. } => "huge_answer",
     }
 }

@@ -114,6 +114,9 @@ impl Api {
                 let lifetime = expire.unwrap_or(Duration::from_secs(7200));
                 Ok(Fetched { value: Secret::new(token), renew_after: renew_after(lifetime, RENEW_BEFORE_EXPIRY, 2) })
             }
+            // A rate limit or a transient error is what the code table says it is; any
+            // other refusal of the token call is about the credentials.
+            Some(Envelope { code: Some(_), .. }) if errors::classify(what, &failure).temporary => Err(errors::classify(what, &failure)),
             Some(Envelope { code: Some(code), .. }) if code != 0 && failure.status < 500 => Err(ProviderError::new(
                 ErrorKind::Auth,
                 format!(

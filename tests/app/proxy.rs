@@ -92,23 +92,7 @@ async fn serve(mut client: TcpStream, stats: Arc<ProxyStats>, want: String) {
         if server.write_all(&rest).await.is_err() {
             return;
         }
-        let (mut cr, mut cw) = client.into_split();
-        let (mut sr, mut sw) = server.into_split();
-        let up = async {
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(n @ 1..) = cr.read(&mut buf).await {
-                stats.bytes_up.fetch_add(n as u64, Ordering::SeqCst);
-                if sw.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sw.shutdown().await;
-        };
-        let down = async {
-            let _ = tokio::io::copy(&mut sr, &mut cw).await;
-            let _ = cw.shutdown().await;
-        };
-        tokio::join!(up, down);
+        relay(client, server, &stats.bytes_up).await;
         return;
     }
     // Absolute form: http://host:port/path → connect to host:port, send /path.
@@ -161,6 +145,32 @@ async fn serve(mut client: TcpStream, stats: Arc<ProxyStats>, want: String) {
 }
 
 /// Reads up to the end of the request head; returns it and the bytes read past it.
+/// Pipes `client` ↔ `server` until both sides close, counting the bytes sent up as they
+/// pass (the proxy's tunnel and the TLS front both need the figure).
+pub(super) async fn relay<C, S>(client: C, server: S, bytes_up: &AtomicU64)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = tokio::io::split(server);
+    let up = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = cr.read(&mut buf).await {
+            bytes_up.fetch_add(n as u64, Ordering::SeqCst);
+            if sw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = sw.shutdown().await;
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        let _ = cw.shutdown().await;
+    };
+    tokio::join!(up, down);
+}
+
 async fn read_head(sock: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];

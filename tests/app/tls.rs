@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use ferry_mock_providers::XfyunConfig;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
@@ -93,7 +92,7 @@ impl TlsFront {
                     };
                     st.sessions.fetch_add(1, Ordering::SeqCst);
                     let Ok(plain) = TcpStream::connect(backend).await else { return };
-                    pipe(tls, plain, &st).await;
+                    super::proxy::relay(tls, plain, &st.bytes_up).await;
                 });
             }
         });
@@ -104,26 +103,6 @@ impl TlsFront {
     fn base_url(&self) -> String {
         format!("https://localhost:{}", self.port)
     }
-}
-
-async fn pipe(tls: tokio_rustls::server::TlsStream<TcpStream>, plain: TcpStream, st: &FrontStats) {
-    let (mut cr, mut cw) = tokio::io::split(tls);
-    let (mut sr, mut sw) = plain.into_split();
-    let up = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = cr.read(&mut buf).await {
-            st.bytes_up.fetch_add(n as u64, Ordering::SeqCst);
-            if sw.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-        let _ = sw.shutdown().await;
-    };
-    let down = async {
-        let _ = tokio::io::copy(&mut sr, &mut cw).await;
-        let _ = cw.shutdown().await;
-    };
-    tokio::join!(up, down);
 }
 
 /// A `ferry` command with the roots in `bundle` (None: the system's) and no proxy or CA

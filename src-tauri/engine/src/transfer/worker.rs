@@ -123,15 +123,24 @@ async fn write<T>(sh: &Shared, id: i64, cancel: &CancellationToken, mut f: impl 
                 sh.health.cleared(Source::Job(id));
                 return Ok(v);
             }
-            Err(e) if is_storage_trouble(&e) => {
-                sh.health.failed(Source::Job(id), &e);
-                tokio::select! {
-                    _ = tokio::time::sleep(super::backoff(tries)) => tries += 1,
-                    _ = cancel.cancelled() => return Err(Stop::Interrupted),
-                }
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => wait_out(sh, id, cancel, e, &mut tries).await?,
         }
+    }
+}
+
+/// A queue write or flush that failed: storage trouble is told through `health` and waited
+/// out before the next try; anything else ends the job's run; a cancel stops waiting.
+async fn wait_out(sh: &Shared, id: i64, cancel: &CancellationToken, e: Error, tries: &mut u32) -> Result<(), Stop> {
+    if !is_storage_trouble(&e) {
+        return Err(e.into());
+    }
+    sh.health.failed(Source::Job(id), &e);
+    tokio::select! {
+        _ = tokio::time::sleep(super::backoff(*tries)) => {
+            *tries += 1;
+            Ok(())
+        }
+        _ = cancel.cancelled() => Err(Stop::Interrupted),
     }
 }
 
@@ -149,14 +158,7 @@ async fn flush(sh: &Shared, id: i64, cancel: &CancellationToken) -> Result<(), S
             // Not `health.cleared`: a synced log says nothing of whether the database takes
             // writes (another program may hold its lock); the job's next write tells.
             Ok(()) => return Ok(()),
-            Err(e) if is_storage_trouble(&e) => {
-                sh.health.failed(Source::Job(id), &e);
-                tokio::select! {
-                    _ = tokio::time::sleep(super::backoff(tries)) => tries += 1,
-                    _ = cancel.cancelled() => return Err(Stop::Interrupted),
-                }
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => wait_out(sh, id, cancel, e, &mut tries).await?,
         }
     }
 }

@@ -197,6 +197,32 @@ fn every_size_reaches_dingtalk_byte_exact() {
 }
 
 #[test]
+fn many_small_files_stay_within_the_gateways_call_rate() {
+    // 40 single-shot files, 8 at once: 40 upload-info queries + 40 commits (+ the token) to
+    // the gateway, which allows 20 calls a second per API; the PUTs go to the storage host,
+    // outside that budget. Ferry paces each gateway call itself, so none is refused.
+    let s = Sandbox::new();
+    let dt = Dingtalk::start(DingtalkConfig::default());
+    assert_eq!(dt.mock.config().qps_per_api, Some(20), "the mock enforces the documented rate");
+    add_dingtalk(&s, "dt", &dt, &[]);
+    s.config("max_files", "8");
+    let sizes: Vec<u64> = (1..=40).map(|i| i * 997).collect();
+    let small = files(&s.dir.path().join("many"), &sizes, 11);
+    let ids = s.upload(&paths(&small), "dt");
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = s.jobs();
+    for (id, (_, sha1)) in ids.iter().zip(&small) {
+        assert_eq!(jobs[id]["state"], "done", "{}", jobs[id]);
+        assert_eq!(dt.sha1_of(&jobs[id]), *sha1);
+    }
+    assert_one_file_per_job(&dt, &small);
+    let st = dt.stats();
+    assert_eq!(st.qps_refusals, 0, "no gateway call over the rate: {st:?}");
+    assert_eq!((st.upload_info_queries, st.puts_ok, st.commits_stored), (40, 40, 40), "{st:?}");
+}
+
+#[test]
 fn urls_and_tokens_expiring_mid_upload_are_refreshed_without_failing_the_job() {
     let s = Sandbox::new();
     // URLs live 3 s and tokens 6 s; the upload takes about 10 s.

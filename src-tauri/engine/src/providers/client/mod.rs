@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod errors;
 pub mod folders;
 pub mod form;
+pub mod rate;
 pub mod signed;
 pub mod token;
 

@@ -12,6 +12,7 @@ use crate::creds::Secret;
 use crate::error::ErrorKind;
 use crate::providers::client::errors::secret_header;
 use crate::providers::client::token::{renew_after, Fetched, Token, TokenCache};
+use crate::providers::client::rate::Rate;
 use crate::providers::client::Endpoint;
 use crate::providers::{http, ProviderError, ProviderResult};
 
@@ -34,6 +35,9 @@ pub struct Api {
     union_id: String,
     tokens: TokenCache,
     tokens_fetched: AtomicU64,
+    /// The gateway's per-app call rate (§8). Paced here, per gateway call, not by the
+    /// engine per part: part PUTs go to the storage host, which this limit does not cover.
+    rate: Rate,
 }
 
 /// A failed call: the classified error, and whether DingTalk refused the token itself.
@@ -58,6 +62,7 @@ impl Api {
         app_key: &str,
         app_secret: Secret,
         union_id: &str,
+        calls_per_sec: f64,
     ) -> Self {
         Api {
             http,
@@ -67,6 +72,7 @@ impl Api {
             union_id: union_id.to_owned(),
             tokens: TokenCache::default(),
             tokens_fetched: AtomicU64::new(0),
+            rate: Rate::per_sec(calls_per_sec),
         }
     }
 
@@ -163,6 +169,7 @@ impl Api {
         token: Option<&Token>,
         body: Option<&Value>,
     ) -> Result<Answer, Refused> {
+        self.rate.slot().await;
         let what = what.to_owned();
         // A GET carries its query in `path`: the endpoint keeps only the path part.
         let (path, query) = path.split_once('?').unwrap_or((path, ""));

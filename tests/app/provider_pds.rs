@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ferry_mock_providers::pds::{
     COMPLETE_PATH, CREATE_PATH, DATA_PATH, GET_UPLOAD_URL_PATH, TOKEN_PATH,
 };
-use ferry_mock_providers::{FaultAction, FaultRule, PdsConfig, PdsFile, PdsMock};
+use ferry_mock_providers::{FaultAction, FaultRule, PdsConfig, PdsFile, PdsMock, Trigger};
 use rand::Rng;
 
 use super::support::*;
@@ -261,6 +261,54 @@ fn a_file_the_mock_already_holds_completes_by_rapid_upload_with_zero_part_bytes(
     // Serial probes with pre_hash first; parallel knows the whole hash from its one pass.
     assert_eq!(mocks[0].mock.stats().pre_hash_matches, 1);
     assert_eq!(mocks[1].mock.stats().pre_hash_matches, 0);
+}
+
+/// Found by the chaos soak: a create that carries the content hash completes the file at once
+/// (rapid upload); when its answer is lost, the create sent again must not make a second file
+/// ("known_20261205_051700.bin" beside "known.bin"). A file of another content under the name
+/// still gets the account's auto_rename.
+#[test]
+fn a_lost_rapid_upload_answer_leaves_one_file() {
+    let s = Sandbox::new();
+    s.config("retry_base_ms", "20");
+    let f = s.dir.path().join("known.bin");
+    write_random(&f, 2 * MIB + 3, 78);
+    let bytes = std::fs::read(&f).unwrap();
+    let mocks = [Pds::start(PdsConfig::default()), Pds::start(PdsConfig::default())];
+    for (m, mode) in MODES.iter().enumerate() {
+        mocks[m].mock.hold_content(&bytes);
+        add_pds(&s, mode, &mocks[m], &[&format!("upload_mode={mode}")]);
+        // Serial probes with pre_hash first (answered PreHashMatched): lose the second create's answer.
+        let k = if *mode == "serial" { 2 } else { 1 };
+        let lose = FaultRule { trigger: Trigger::EveryNth { k, max_fires: Some(1) }, ..FaultRule::on(CREATE_PATH, FaultAction::LoseAnswer) };
+        mocks[m].mock.faults().push(lose).unwrap();
+    }
+    let ids: Vec<i64> = MODES.iter().map(|m| s.upload(&[f.as_path()], m)[0]).collect();
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    for (m, mode) in MODES.iter().enumerate() {
+        let j = s.job(ids[m]);
+        assert_eq!(j["state"], "done", "{mode}: {j}");
+        assert_eq!(mocks[m].mock.faults().fired_total(), 1, "{mode}: the answer was lost once");
+        let names: Vec<String> = mocks[m].available().iter().map(|f| f.name.clone()).collect();
+        assert_eq!(names, ["known.bin"], "{mode}: one file, under its own name");
+        assert_eq!(j["result"]["name"], "known.bin", "{mode}: {j}");
+        assert_eq!(mocks[m].file(&result_id(&j)).sha1, sha1_of(&f), "{mode}");
+    }
+
+    // Other content under a taken name (parallel mode sends the content hash with every
+    // create): renamed as the account says, not taken for the file.
+    let other = s.dir.path().join("other").join("known.bin");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let other_sha1 = write_random(&other, MIB + 1, 79);
+    let id = s.upload(&[other.as_path()], "parallel")[0];
+    let run = s.run_until_idle();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let j = s.job(id);
+    assert_eq!(j["state"], "done", "{j}");
+    assert_ne!(j["result"]["name"], "known.bin", "{j}");
+    assert_eq!(mocks[1].file(&result_id(&j)).sha1, other_sha1);
+    assert_eq!(mocks[1].available().len(), 2);
 }
 
 /// kill -9 at random instants; each resume must go through list_uploaded_parts and send

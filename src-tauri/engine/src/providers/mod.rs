@@ -67,6 +67,10 @@ pub struct JobSpec<'a> {
     pub sha1: Option<&'a str>,
     /// The part size the user prefers, where the provider lets the client choose.
     pub preferred_part_size: u64,
+    /// An earlier `init` for this job may have reached the provider without its answer being
+    /// recorded (an earlier run of the job, or an earlier try of this call). A provider whose
+    /// `init` can finish the file at once looks for it before making another.
+    pub init_may_have_run: bool,
 }
 
 /// What `init` decided: the persisted session and the part size to cut the file into.

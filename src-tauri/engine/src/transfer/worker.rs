@@ -225,6 +225,8 @@ fn spec<'a>(job: &'a Job, sha1: Option<&'a str>, preferred: u64) -> JobSpec<'a> 
         size: job.size,
         sha1,
         preferred_part_size: preferred,
+        // An earlier run claimed the job (it counts its runs): it may have sent `init`.
+        init_may_have_run: job.attempts > 0,
     }
 }
 
@@ -290,7 +292,8 @@ async fn work(sh: &Arc<Shared>, id: i64, cancel: &CancellationToken) -> Result<O
         let spec = spec(&job, sha1.as_deref(), preferred);
         let sess = match session.take() {
             None => {
-                let init = pace(&handle, cancel, |_| handle.provider.init(&spec)).await?;
+                let again = JobSpec { init_may_have_run: true, ..spec.clone() };
+                let init = pace(&handle, cancel, |attempt| handle.provider.init(if attempt > 1 { &again } else { &spec })).await?;
                 match init {
                     Init::AlreadyThere(committed) => return finish(sh, id, committed, cancel).await,
                     Init::Upload { session: s, part_size } => {

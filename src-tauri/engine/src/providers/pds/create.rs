@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use super::api::{self, Created};
+use super::api::{self, Created, FileInfo};
 use super::errors::{self, Failure};
 use super::hash::{self, Digests};
 use super::session::{ctx_json, Mode, NameMode, Session};
@@ -68,8 +68,32 @@ impl Pds {
     }
 
     /// `POST /v2/file/create`; with `overwrite`, a name already taken is created again as a
-    /// new revision of the existing file (§3).
-    async fn create(&self, body: &Value) -> ProviderResult<std::result::Result<Created, Failure>> {
+    /// new revision of the existing file (§3). `again`: an earlier create for the job may have
+    /// been done without its answer reaching us (`JobSpec::init_may_have_run`).
+    async fn create(&self, body: &Value, again: bool) -> ProviderResult<std::result::Result<Created, Failure>> {
+        // A create with the content hash may finish the file at once (rapid upload). Were an
+        // earlier one's answer lost (a network error, a kill), sending it again with
+        // auto_rename or ignore would make a second file. So a repeated one asks with
+        // `refuse` first: a same-name file holding this very content is the job's file.
+        let once = again
+            && body.get("content_hash").is_some()
+            && body.get("file_id").is_none()
+            && matches!(self.name_mode, NameMode::AutoRename | NameMode::Ignore);
+        if once {
+            let mut refuse = body.clone();
+            refuse["check_name_mode"] = "refuse".into();
+            let created: Created = match self.api.call("/v2/file/create", &refuse).await? {
+                Ok(v) => api::parse("create", v)?,
+                Err(f) => return Ok(Err(f)),
+            };
+            if !created.exist {
+                return Ok(Ok(created));
+            }
+            if self.holds_content(&created.file_id, body).await? {
+                tracing::info!(file_id = %created.file_id, "PDS already has this file under its name: not creating another");
+                return Ok(Ok(Created { rapid_upload: true, exist: false, ..created }));
+            }
+        }
         let created: Created = match self.api.call("/v2/file/create", body).await? {
             Ok(v) => api::parse("create", v)?,
             Err(f) => return Ok(Err(f)),
@@ -84,6 +108,19 @@ impl Pds {
             };
         }
         Ok(Ok(created))
+    }
+
+    /// Whether the file `file_id` is complete with the size and content hash of `body`.
+    async fn holds_content(&self, file_id: &str, body: &Value) -> ProviderResult<bool> {
+        let info: FileInfo = self
+            .api
+            .post("file get", "/v2/file/get", &json!({ "drive_id": self.drive_id, "file_id": file_id }))
+            .await?;
+        let hash = body["content_hash"].as_str().unwrap_or_default();
+        let complete = info.status.as_deref().is_none_or(|s| s == "available");
+        Ok(complete
+            && info.size == body["size"].as_u64()
+            && info.content_hash.is_some_and(|h| !hash.is_empty() && h.eq_ignore_ascii_case(hash)))
     }
 
     /// The folder id for a destination path below the account's folder (`ferry upload --to
@@ -123,17 +160,17 @@ impl Pds {
                     .collect();
                 let mut body = with_hash(&d.content_hash, parts);
                 body["parallel_upload"] = true.into();
-                match self.create(&body).await? {
+                match self.create(&body, job.init_may_have_run).await? {
                     Err(f) if f.is("InvalidParameterNotSupported.ParallelUpload") => {
                         tracing::warn!(job = job.job_id, "this PDS domain does not allow parallel uploads: uploading in serial mode");
-                        (Mode::Serial, vec![], self.create(&with_hash(&d.content_hash, plain_parts)).await?)
+                        (Mode::Serial, vec![], self.create(&with_hash(&d.content_hash, plain_parts), job.init_may_have_run).await?)
                     }
                     other => (Mode::Parallel, d.ctx.clone(), other),
                 }
             }
             Mode::Serial => {
                 let answer = match job.sha1 {
-                    Some(h) => self.create(&with_hash(&h.to_ascii_uppercase(), plain_parts.clone())).await?,
+                    Some(h) => self.create(&with_hash(&h.to_ascii_uppercase(), plain_parts.clone()), job.init_may_have_run).await?,
                     None => {
                         let path = job.path.to_path_buf();
                         let pre_hash = tokio::task::spawn_blocking(move || hash::pre_hash(&path))
@@ -143,11 +180,11 @@ impl Pds {
                         let mut probe = base.clone();
                         probe["pre_hash"] = pre_hash.into();
                         probe["part_info_list"] = plain_parts.clone().into();
-                        match self.create(&probe).await? {
+                        match self.create(&probe, job.init_may_have_run).await? {
                             Err(f) if f.is("PreHashMatched") => {
                                 tracing::info!(job = job.job_id, "PDS may hold this file already (pre_hash matched): hashing it whole");
                                 let hash = self.content_hash(job).await?;
-                                self.create(&with_hash(&hash, plain_parts)).await?
+                                self.create(&with_hash(&hash, plain_parts), job.init_may_have_run).await?
                             }
                             other => other,
                         }

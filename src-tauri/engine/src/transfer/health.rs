@@ -71,6 +71,10 @@ pub fn is_storage_trouble(e: &Error) -> bool {
 pub(crate) enum Source {
     Loop,
     Job(i64),
+    /// A job's flushes of the database's log, told apart from its writes: a write that works
+    /// says nothing of whether the log syncs (the job's sends go on while a flush is
+    /// retried), nor does a synced log say the database takes writes.
+    Flush(i64),
 }
 
 pub(crate) struct Health {

@@ -57,6 +57,9 @@ pub(crate) struct Shared {
     settings: RwLock<EngineSettings>,
     /// account id → (the account as it was when built, its handle)
     handles: Mutex<HashMap<i64, (String, Arc<Handle>)>>,
+    /// Test-only: holds or fails the workers' flushes, as a slow or failing disk would.
+    #[cfg(test)]
+    pub flushes: tokio::sync::watch::Sender<worker::Flushes>,
 }
 
 impl Shared {
@@ -173,6 +176,8 @@ impl Engine {
             health: Health::new(sink, ferry.store.path().to_path_buf()),
             settings: RwLock::new(settings),
             handles: Mutex::new(HashMap::new()),
+            #[cfg(test)]
+            flushes: tokio::sync::watch::Sender::new(worker::Flushes::Pass),
         };
         Ok(Arc::new(Engine {
             sh: Arc::new(sh),
@@ -372,6 +377,7 @@ impl Engine {
         let Some(id) = tasks.remove(&task) else { return };
         self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         self.sh.health.cleared(Source::Job(id));
+        self.sh.health.cleared(Source::Flush(id));
         if outcome == Outcome::Failed && !report.failed.contains(&id) {
             report.failed.push(id);
         }

@@ -142,6 +142,12 @@ impl Progress {
         });
     }
 
+    /// Test-only: the bytes a job counts as acknowledged right now.
+    #[cfg(test)]
+    pub fn acked(&self, job: i64) -> Option<u64> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get(&job).map(|l| l.acked)
+    }
+
     /// The part went back to pending (pause, failure).
     pub fn part_released(&self, job: i64, number: u32) {
         self.with(job, |l| {

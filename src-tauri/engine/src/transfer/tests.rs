@@ -385,3 +385,92 @@ async fn shutdown_finishes_while_the_database_refuses_and_the_next_run_completes
     b.all_uploaded_once(&wary);
     b.none_left_active();
 }
+
+// ---- the ledger off the part path: the next part goes out while an ack is flushed --------
+
+use super::worker::Flushes;
+
+/// Hears what progress counts, and whether the test had let the flushes go by then.
+#[derive(Default)]
+struct Counted {
+    let_go: AtomicBool,
+    /// Updates that counted acknowledged bytes before any flush was let go.
+    early: Mutex<Vec<JobProgress>>,
+    /// Every part progress ever showed as acknowledged.
+    acked: Mutex<std::collections::BTreeSet<u32>>,
+    heard: Heard,
+}
+impl ProgressSink for Counted {
+    fn emit(&self, updates: Vec<JobProgress>) {
+        let let_go = self.let_go.load(Ordering::SeqCst);
+        for u in updates {
+            self.acked.lock().unwrap().extend(u.parts.iter().filter(|p| p.state == super::PartLive::Acked).map(|p| p.number));
+            if !let_go && u.bytes_acked > 0 {
+                self.early.lock().unwrap().push(u);
+            }
+        }
+    }
+    fn health(&self, p: Option<EngineProblem>) {
+        self.heard.health(p);
+    }
+}
+
+/// One file of `parts` parts sent one at a time (as PDS serial, iFlytek), with every flush
+/// meeting `trouble` until the test lets them go.
+async fn sent_while_flushes_meet(trouble: Flushes, parts: u32) -> (Bench, Arc<Counted>, Arc<Wary>, Arc<Engine>, tokio::task::JoinHandle<crate::Result<RunReport>>) {
+    let b = bench(1, parts as usize * 65536 - 1000, &[("part_size", "65536".into()), ("parts_per_file", "1".into())]);
+    let counted = Arc::new(Counted::default());
+    let (engine, wary) = b.engine(counted.clone(), None, false);
+    engine.sh.flushes.send_replace(trouble);
+    let running = run(&engine, true);
+    let id = b.files[0].0;
+    // With one part at a time, part n+1 goes out only once part n's send is over: all of them
+    // going out while no flush returns is the overlap.
+    until("every part sent and its ack written though no ack could be flushed", || {
+        wary.sent.lock().unwrap().len() == parts as usize && b.ferry.queue.view(id).unwrap().parts_done == parts
+    })
+    .await;
+    assert_eq!(b.ferry.queue.view(id).unwrap().parts_total, parts);
+    assert_eq!(engine.sh.progress.acked(id), Some(0), "a part counted before its ack was durable");
+    assert_eq!(b.state(id), JobState::Uploading, "no commit while an ack is not durable");
+    assert!(wary.commits.lock().unwrap().is_empty());
+    (b, counted, wary, engine, running)
+}
+
+/// Lets the flushes go and checks the job finished with every part counted once durable.
+async fn let_go(b: Bench, counted: Arc<Counted>, wary: Arc<Wary>, engine: Arc<Engine>, running: tokio::task::JoinHandle<crate::Result<RunReport>>, parts: u32) {
+    assert_eq!(engine.sh.progress.acked(b.files[0].0), Some(0), "a part counted before its ack was durable");
+    assert!(counted.early.lock().unwrap().is_empty(), "counted before durable: {:?}", counted.early.lock().unwrap());
+    counted.let_go.store(true, Ordering::SeqCst); // before the flushes can return
+    engine.sh.flushes.send_replace(Flushes::Pass);
+    let report = finished(running).await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert!(counted.early.lock().unwrap().is_empty(), "counted before durable: {:?}", counted.early.lock().unwrap());
+    assert_eq!(counted.acked.lock().unwrap().len() as u32, parts, "every part counted: {:?}", counted.acked.lock().unwrap());
+    b.all_uploaded_once(&wary);
+    b.every_part_sent_once(&wary);
+    b.none_left_active();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_part_goes_out_while_an_ack_is_flushed_and_a_part_counts_only_once_durable() {
+    let parts = 6;
+    let (b, counted, wary, engine, running) = sent_while_flushes_meet(Flushes::Hold, parts).await;
+    assert_eq!(engine.problem(), None, "a slow disk is no problem to report");
+    let_go(b, counted, wary, engine, running, parts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_flush_is_waited_out_reported_once_and_counts_nothing_until_it_works() {
+    let parts = 5;
+    let (b, counted, wary, engine, running) = sent_while_flushes_meet(Flushes::Fail, parts).await;
+    until("the failing flush reported", || engine.problem().is_some()).await;
+    let p = engine.problem().unwrap();
+    assert!(p.kind == ProblemKind::DatabaseIo && p.message.contains("cannot sync"), "{p:?}");
+    tokio::time::sleep(Duration::from_millis(600)).await; // a few more tries: still waiting, nothing failed
+    assert_eq!(b.state(b.files[0].0), JobState::Uploading);
+    let heard = Arc::clone(&counted);
+    let_go(b, counted, wary, engine.clone(), running, parts).await;
+    assert_eq!(heard.heard.kinds(), vec![Some(ProblemKind::DatabaseIo), None], "told once, cleared once, no flapping while the sends went on");
+    assert_eq!(engine.problem(), None);
+}

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt, TryStreamExt};
+use futures_util::future::{FusedFuture, Fuse};
+use futures_util::{FutureExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -123,18 +124,18 @@ async fn write<T>(sh: &Shared, id: i64, cancel: &CancellationToken, mut f: impl 
                 sh.health.cleared(Source::Job(id));
                 return Ok(v);
             }
-            Err(e) => wait_out(sh, id, cancel, e, &mut tries).await?,
+            Err(e) => wait_out(sh, Source::Job(id), cancel, e, &mut tries).await?,
         }
     }
 }
 
 /// A queue write or flush that failed: storage trouble is told through `health` and waited
 /// out before the next try; anything else ends the job's run; a cancel stops waiting.
-async fn wait_out(sh: &Shared, id: i64, cancel: &CancellationToken, e: Error, tries: &mut u32) -> Result<(), Stop> {
+async fn wait_out(sh: &Shared, source: Source, cancel: &CancellationToken, e: Error, tries: &mut u32) -> Result<(), Stop> {
     if !is_storage_trouble(&e) {
         return Err(e.into());
     }
-    sh.health.failed(Source::Job(id), &e);
+    sh.health.failed(source, &e);
     tokio::select! {
         _ = tokio::time::sleep(super::backoff(*tries)) => {
             *tries += 1;
@@ -150,17 +151,44 @@ async fn wait_out(sh: &Shared, id: i64, cancel: &CancellationToken, e: Error, tr
 async fn flush(sh: &Shared, id: i64, cancel: &CancellationToken) -> Result<(), Stop> {
     let mut tries = 0;
     loop {
+        #[cfg(test)]
+        if let Some(e) = test_trouble(sh).await {
+            wait_out(sh, Source::Flush(id), cancel, e, &mut tries).await?;
+            continue;
+        }
         let queue = sh.queue.clone();
         let r = tokio::task::spawn_blocking(move || queue.flush())
             .await
             .unwrap_or_else(|e| Err(Error::Unsupported(format!("syncing the database failed: {e}"))));
         match r {
-            // Not `health.cleared`: a synced log says nothing of whether the database takes
-            // writes (another program may hold its lock); the job's next write tells.
-            Ok(()) => return Ok(()),
-            Err(e) => wait_out(sh, id, cancel, e, &mut tries).await?,
+            Ok(()) => {
+                sh.health.cleared(Source::Flush(id));
+                return Ok(());
+            }
+            Err(e) => wait_out(sh, Source::Flush(id), cancel, e, &mut tries).await?,
         }
     }
+}
+
+/// Test-only: what the next flush meets (see `Shared::flushes`).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flushes {
+    Pass,
+    /// Waits until set otherwise, as a very slow fsync.
+    Hold,
+    /// Fails, as `Store::flush` does when the log's fsync fails.
+    Fail,
+}
+
+#[cfg(test)]
+async fn test_trouble(sh: &Shared) -> Option<Error> {
+    let mut rx = sh.flushes.subscribe();
+    let now = *rx.wait_for(|f| *f != Flushes::Hold).await.expect("the sender lives in Shared");
+    (now == Flushes::Fail).then(|| {
+        let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR_FSYNC);
+        Error::Db(rusqlite::Error::SqliteFailure(code, Some("test: cannot sync ferry.db-wal".into())))
+    })
 }
 
 /// Records a failure: retried later if it was temporary and attempts remain, else failed.
@@ -406,24 +434,24 @@ impl Drop for StopFlag {
     }
 }
 
-/// Sends every part the ledger lacks; returns the whole file's SHA-1 (read in the same pass).
+/// Sends every part the ledger lacks; returns the whole file's SHA-1 (read in the same pass)
+/// once every part sent is durably acknowledged.
 async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_json::Value, identity: Identity, cancel: &CancellationToken) -> Result<String, Stop> {
     let parts = sh.queue.parts(job.id)?;
     let concurrency = handle.provider.part_concurrency(session).min(sh.settings().parts_per_file as usize).max(1);
-    // Capacity 1: memory stays within (parts in flight + 2) × part size.
+    // One buffer per part in flight plus one read ahead: part memory stays within
+    // (parts in flight + 1) × part size, the channel's item included.
+    let buffers = reader::Buffers::new(concurrency + 1);
     let (tx, rx) = mpsc::channel::<(PartSpec, Bytes)>(1);
     let stop = Arc::new(AtomicBool::new(false));
-    let (path, s) = (job.source.clone(), stop.clone());
-    let reader = tokio::task::spawn_blocking(move || reader::read_parts(&path, identity, &parts, tx, &s));
-    let _stop_on_exit = StopFlag(stop);
+    let (path, s, b) = (job.source.clone(), stop.clone(), buffers.clone());
+    let reader = tokio::task::spawn_blocking(move || reader::read_parts(&path, identity, &parts, tx, &s, &b));
+    let _stop_on_exit = StopReading(stop, buffers);
 
     let incoming = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let uploads = incoming
-        .map(|(spec, bytes)| send_part(sh, handle, job.id, session, spec, bytes, cancel))
-        .buffer_unordered(concurrency)
-        .try_for_each(|()| std::future::ready(Ok(())));
+    let sends = incoming.map(|(spec, bytes)| send_part(sh, handle, job.id, session, spec, bytes, cancel)).buffer_unordered(concurrency);
     let sent = tokio::select! {
-        r = uploads => r,
+        r = count_when_durable(sh, job.id, sends, cancel) => r,
         _ = cancel.cancelled() => Err(Stop::Interrupted),
     };
     drop(_stop_on_exit);
@@ -437,9 +465,56 @@ async fn transfer(sh: &Arc<Shared>, handle: &Handle, job: &Job, session: &serde_
     }
 }
 
+/// Tells the reader to stop, and wakes it if it waits for a part buffer.
+struct StopReading(Arc<AtomicBool>, Arc<reader::Buffers>);
+impl Drop for StopReading {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        self.1.close();
+    }
+}
+
+/// Counts each part the provider answered once its ack is durable, and returns when every
+/// one is (so commit never starts with a flush pending). One flush at a time per job,
+/// covering every ack written before it began (and shared with other jobs' by group
+/// commit); the sends go on meanwhile, so an fsync no longer sits between one part's answer
+/// and the next part's request. The sends are polled all the time, not only while fewer
+/// than n flushes are pending: a send left unpolled also leaves its watchdog
+/// (`http::send`) unpolled, which would then blame the server for our wait.
+async fn count_when_durable(sh: &Shared, job: i64, sends: impl Stream<Item = Result<PartSpec, Stop>>, cancel: &CancellationToken) -> Result<(), Stop> {
+    let mut sends = std::pin::pin!(sends);
+    let mut flushing = std::pin::pin!(Fuse::terminated());
+    let mut covered: Vec<PartSpec> = Vec::new(); // acks the running flush makes durable
+    let mut written: Vec<PartSpec> = Vec::new(); // acks written since it began
+    let mut sending = true;
+    loop {
+        if flushing.is_terminated() {
+            if !written.is_empty() {
+                covered = std::mem::take(&mut written);
+                flushing.set(flush(sh, job, cancel).fuse());
+            } else if !sending {
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            r = &mut flushing, if !flushing.is_terminated() => {
+                r?; // waited out like any flush; what it could not wait out ends the run
+                for p in covered.drain(..) {
+                    sh.progress.part_acked(job, p.number, p.length); // durable before it counts
+                }
+            }
+            s = sends.next(), if sending => match s {
+                Some(spec) => written.push(spec?),
+                None => sending = false,
+            },
+        }
+    }
+}
+
 /// One part: in flight in the ledger, sent (retried in place from memory), acknowledged in
-/// the ledger. Only the committed acknowledgement counts as progress.
-async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_json::Value, spec: PartSpec, bytes: Bytes, cancel: &CancellationToken) -> Result<(), Stop> {
+/// the ledger. The ack is written at once but not flushed: the caller counts the part once
+/// it is durable, while the next part goes out.
+async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_json::Value, spec: PartSpec, bytes: Bytes, cancel: &CancellationToken) -> Result<PartSpec, Stop> {
     write(sh, job, cancel, || sh.queue.part_start(job, spec.number)).await?;
     let sent = Arc::new(AtomicU64::new(0));
     sh.progress.part_started(job, spec.number, spec.length, sent.clone());
@@ -456,14 +531,14 @@ async fn send_part(sh: &Arc<Shared>, handle: &Handle, job: i64, session: &serde_
             },
         )
         .await;
+    drop(bytes); // its buffer goes back to the reader for the next part
     match result {
         Ok(receipt) => {
             // The provider has the part: its receipt waits out a refusing database rather
-            // than be lost and the part sent again.
+            // than be lost and the part sent again. Written in answer order, so the WAL
+            // holds acks in order and a later durable one implies the earlier ones.
             write(sh, job, cancel, || sh.queue.ack_sent_part(job, &receipt, spec.length)).await?;
-            flush(sh, job, cancel).await?; // durable before it counts
-            sh.progress.part_acked(job, spec.number, spec.length);
-            Ok(())
+            Ok(spec)
         }
         Err(e) => {
             let _ = sh.queue.add_bytes_sent(job, sent.load(Ordering::Relaxed));

@@ -24,8 +24,9 @@ pub const PART_SIZE: u64 = 5 << 20;
 pub struct Fired {
     pub by_kind: Vec<(String, u64)>,
     /// iFlytek offers no way to look an upload up (xfyun.md §9: "retry the whole request"),
-    /// so a one-shot whose answer was lost is sent again and the first copy stays behind,
-    /// referenced by nothing. At most this many such copies are expected.
+    /// so a one-shot whose answer was lost is sent again, and a `complete` whose answer was
+    /// lost answers 10005 when retried and the upload starts over: the first copy stays
+    /// behind, referenced by nothing. Kills do the same; the soak allows one copy for each.
     pub xfyun_lost_answers: u64,
 }
 

@@ -7,6 +7,7 @@
 //!    mock's bare sink as the transport ceiling;
 //! 3. PDS parallel vs serial on a link with latency and a per-connection bandwidth cap (the
 //!    mock's `delay` + `bandwidth` faults).
+//!
 //! Run it with `scripts/bench.sh` (it provides the keyring and prints the table).
 //!
 //! Env: FERRY_BENCH_SIZE_MIB (default 1024), FERRY_BENCH_DIR (default a temp dir),

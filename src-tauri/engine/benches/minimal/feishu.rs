@@ -45,7 +45,7 @@ pub async fn upload(base: &str, cfg: &FeishuConfig, folder: &str, file: &Path) -
     let (block, blocks) = (plan["block_size"].as_u64().unwrap(), plan["block_num"].as_u64().unwrap());
     let mut parts = minimal_reader::spawn(file, block);
     for seq in 0..blocks {
-        let buf = parts.next().await.expect("the plan covers the file");
+        let buf = parts.recv().await.expect("the plan covers the file");
         let form = Form::new()
             .text("upload_id", upload_id.clone())
             .text("seq", seq.to_string())

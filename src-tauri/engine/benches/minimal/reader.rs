@@ -36,7 +36,7 @@ pub fn spawn(file: &Path, part: u64) -> Parts {
 
 impl Parts {
     /// The next part's bytes, in file order; None after the last.
-    pub async fn next(&mut self) -> Option<Vec<u8>> {
+    pub async fn recv(&mut self) -> Option<Vec<u8>> {
         self.rx.recv().await
     }
 

@@ -77,7 +77,7 @@ impl Client {
         let upload_id = data["upload_id"].as_str().unwrap().to_owned();
         let mut slices = minimal_reader::spawn(file, slice);
         let mut id = 1u32;
-        while let Some(buf) = slices.next().await {
+        while let Some(buf) = slices.recv().await {
             let part = Part::bytes(buf).file_name(format!("slice-{id}")).mime_str("application/octet-stream").unwrap();
             let form = Form::new()
                 .part("data", part)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ferry's performance against the same work, every baseline in the same run (issue #16):
 #  1. hashed upload to local vs max(bare SHA-1, cp + fsync)
-#  2. each cloud provider's mock: Ferry vs a minimal client doing the same requests; curl → sink
+#  2. each cloud provider's mock: Ferry vs a minimal client doing the same requests and hashing
+#     the whole file as Ferry does, medians of FERRY_BENCH_REPS runs alternating which goes
+#     first (every run's figures above the table), mocks storing on tmpfs; curl → sink
 #  3. PDS parallel vs serial on a link with latency and a per-connection bandwidth cap
 #  4. many small files with the real `ferry` binary vs rclone copy and cp -r + sync
 #  5. peak RSS (big file; 100,000 queued jobs)   6. CPU-seconds per GiB vs sha1sum + curl
@@ -15,6 +17,8 @@
 #   --quick   debug build and small sizes: checks the harness end to end in a few minutes.
 # Env (sizes; --quick lowers the defaults):
 #   FERRY_BENCH_SIZE_MIB (1024)      file of sections 1–3
+#   FERRY_BENCH_REPS (3)             runs of each section-2 pair (Ferry and minimal alternate first)
+#   FERRY_BENCH_FEISHU_MIB (256)     Feishu's file in section 2 (paced at 4.5 calls/s: ~15 s a run)
 #   FERRY_BENCH_BIG_MIB (4096)       sparse file of sections 5–6
 #   FERRY_BENCH_SMALL_FILES (2000)   16 KiB files of section 4
 #   FERRY_BENCH_MEDIUM_FILES (200)   1 MiB files of section 4
@@ -73,9 +77,11 @@ fi
 tmp=$FERRY_BENCH_INSIDE
 bin="$PWD/target/$profile"
 rows="$tmp/rows.tsv"
+notes="$tmp/notes.txt" # lines printed above the table (section 2's repetitions)
 log="$tmp/ferry-stderr.log" # what the `ferry` runs print on stderr; shown if a step fails
-export FERRY_BENCH_ROWS="$rows" FERRY_BENCH_DIR="$tmp"
+export FERRY_BENCH_ROWS="$rows" FERRY_BENCH_NOTES="$notes" FERRY_BENCH_DIR="$tmp"
 : >"$rows"
+: >"$notes"
 cores=$(nproc)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -254,6 +260,7 @@ fi
 
 # ---- the table -------------------------------------------------------------------------------
 say "Ferry vs the same work, $(date -u +%Y-%m-%d), $profile build, $cores cores, $(uname -sr)"
+sed 's/^/  /' "$notes"
 echo "ratio = Ferry ÷ baseline; sizes: ${FERRY_BENCH_SIZE_MIB} MiB (1–3), ${FERRY_BENCH_BIG_MIB} MiB (5–6)"
 {
   printf '#\twhat\tFerry\tbaseline\tratio\ttarget\n'

@@ -1,10 +1,10 @@
 //! The smallest client that does what Ferry does against Feishu Drive: a tenant_access_token,
 //! `upload_prepare`, each block of the server's plan in order as a multipart `upload_part`
-//! with its Adler-32, then `upload_finish`. Paced like Ferry (the documented 5 calls a second,
-//! with a 10 % margin) since the service refuses faster callers: the rate bounds both. No
-//! queue, no ledger, no retries.
+//! with its Adler-32 (the blocks from a reader hashing the whole file beside the sender, as
+//! Ferry's), then `upload_finish`. Paced like Ferry (the documented 5 calls a second, with a
+//! 10 % margin) since the service refuses faster callers: the rate bounds both. No queue, no
+//! ledger, no retries.
 
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,8 +12,11 @@ use ferry_mock_providers::FeishuConfig;
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
-/// Uploads `file` into `folder` on the mock at `base`; returns the file_token.
-pub async fn upload(base: &str, cfg: &FeishuConfig, folder: &str, file: &Path) -> String {
+use crate::minimal_reader;
+
+/// Uploads `file` into `folder` on the mock at `base`; returns the file_token and the file's
+/// SHA-1.
+pub async fn upload(base: &str, cfg: &FeishuConfig, folder: &str, file: &Path) -> (String, String) {
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{base}/open-apis/auth/v3/tenant_access_token/internal"))
@@ -40,10 +43,9 @@ pub async fn upload(base: &str, cfg: &FeishuConfig, folder: &str, file: &Path) -
     let plan = send(http.post(format!("{base}/open-apis/drive/v1/files/upload_prepare")).json(&body)).await;
     let upload_id = plan["upload_id"].as_str().unwrap().to_owned();
     let (block, blocks) = (plan["block_size"].as_u64().unwrap(), plan["block_num"].as_u64().unwrap());
-    let mut f = std::fs::File::open(file).unwrap();
+    let mut parts = minimal_reader::spawn(file, block);
     for seq in 0..blocks {
-        let mut buf = Vec::with_capacity(block as usize);
-        (&mut f).take(block).read_to_end(&mut buf).unwrap();
+        let buf = parts.recv().await.expect("the plan covers the file");
         let form = Form::new()
             .text("upload_id", upload_id.clone())
             .text("seq", seq.to_string())
@@ -53,7 +55,8 @@ pub async fn upload(base: &str, cfg: &FeishuConfig, folder: &str, file: &Path) -
         pace.tick().await;
         send(http.post(format!("{base}/open-apis/drive/v1/files/upload_part")).multipart(form)).await;
     }
+    let sha1 = parts.sha1().await;
     pace.tick().await;
     let done = send(http.post(format!("{base}/open-apis/drive/v1/files/upload_finish")).json(&json!({ "upload_id": upload_id, "block_num": blocks }))).await;
-    done["file_token"].as_str().unwrap().to_owned()
+    (done["file_token"].as_str().unwrap().to_owned(), sha1)
 }

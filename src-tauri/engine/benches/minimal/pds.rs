@@ -1,20 +1,22 @@
 //! The smallest client that does what Ferry does against PDS: a refresh-token grant, `create`
 //! with the part list (serial: the `pre_hash` probe; parallel: the mid-states from one hashing
 //! pass, with the engine's public `pds::hash`), the part PUTs to the URLs `create` answered
-//! (serial: in order; parallel: `at_once` at a time), then `complete`. No queue, no ledger, no
+//! (serial: in order; parallel: `at_once` at a time), their bytes from a reader hashing the
+//! whole file beside the senders as Ferry's does, then `complete`. No queue, no ledger, no
 //! retries: Ferry's baseline on the same mock.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use ferry_engine::providers::pds::hash;
 use ferry_mock_providers::PdsConfig;
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-/// Uploads `file` to the mock at `base`; returns the file_id.
-pub async fn upload(base: &str, cfg: &PdsConfig, file: &Path, part: u64, parallel: bool, at_once: usize) -> String {
+use crate::minimal_reader;
+
+/// Uploads `file` to the mock at `base`; returns the file_id and the file's SHA-1.
+pub async fn upload(base: &str, cfg: &PdsConfig, file: &Path, part: u64, parallel: bool, at_once: usize) -> (String, String) {
     let http = reqwest::Client::new();
     let grant = format!(
         "grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
@@ -65,25 +67,20 @@ pub async fn upload(base: &str, cfg: &PdsConfig, file: &Path, part: u64, paralle
     };
     let created = call("/v2/file/create", body).await;
     let urls: Vec<String> = created["part_info_list"].as_array().unwrap().iter().map(|p| p["upload_url"].as_str().unwrap().to_owned()).collect();
-    let f = Arc::new(std::fs::File::open(file).unwrap());
-    let put = |n: u64| {
-        let (http, url, f, bytes) = (http.clone(), urls[n as usize - 1].clone(), f.clone(), len(n));
+    let mut parts = minimal_reader::spawn(file, part);
+    let put = |(n, bytes): (u64, Vec<u8>)| {
+        let (http, url) = (http.clone(), urls[n as usize - 1].clone());
         async move {
-            let bytes = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; bytes as usize];
-                ferry_engine::platform::read_exact_at(&f, &mut buf, (n - 1) * part).unwrap();
-                buf
-            })
-            .await
-            .unwrap();
+            assert_eq!(bytes.len() as u64, len(n));
             let r = http.put(url).body(bytes).send().await?;
             assert!(r.status().is_success(), "part {n}: {}", r.status());
             r.bytes().await.map(drop)
         }
     };
     let at_once = if parallel { at_once } else { 1 };
-    futures_util::stream::iter(1..=count).map(put).buffered(at_once).try_collect::<Vec<_>>().await.unwrap();
+    futures_util::stream::iter(1..=count).zip(parts.stream()).map(put).buffered(at_once).try_collect::<Vec<_>>().await.unwrap();
+    let sha1 = parts.sha1().await;
     let ids = json!({ "drive_id": cfg.drive_id, "file_id": created["file_id"], "upload_id": created["upload_id"] });
     let done = call("/v2/file/complete", ids).await;
-    done["file_id"].as_str().unwrap().to_owned()
+    (done["file_id"].as_str().unwrap().to_owned(), sha1)
 }

@@ -1,14 +1,16 @@
 //! The smallest client that does what Ferry does against iFlytek OST: `init`, then each slice
-//! in order as a signed multipart POST (`data` first, like Ferry), then `complete`. No queue,
-//! no ledger, no retries: the protocol's own cost on this mock, Ferry's baseline.
+//! in order as a signed multipart POST (`data` first, like Ferry), then `complete`; the slices
+//! come from a reader hashing the whole file beside the sender, as Ferry's. No queue, no
+//! ledger, no retries: the protocol's own cost on this mock, Ferry's baseline.
 
-use std::io::Read;
 use std::path::Path;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use reqwest::multipart::{Form, Part};
 use sha2::Sha256;
+
+use crate::minimal_reader;
 
 /// The digest Ferry (and iFlytek's demo) signs for every call (shared/providers/xfyun.md §1c).
 const EMPTY_DIGEST: &str = "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
@@ -62,8 +64,9 @@ impl Client {
         format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())
     }
 
-    /// Uploads `file` in `slice`-byte slices, one at a time; returns the object's URL.
-    pub async fn upload(&self, file: &Path, slice: u64) -> String {
+    /// Uploads `file` in `slice`-byte slices, one at a time; returns the object's URL and the
+    /// file's SHA-1.
+    pub async fn upload(&self, file: &Path, slice: u64) -> (String, String) {
         let json = |extra: serde_json::Value| {
             let mut v = extra;
             v["app_id"] = self.app_id.clone().into();
@@ -72,14 +75,9 @@ impl Client {
         };
         let data = Self::ok(self.signed("/file/mpupload/init").json(&json(serde_json::json!({"cloud_id": "0"})))).await;
         let upload_id = data["upload_id"].as_str().unwrap().to_owned();
-        let mut f = std::fs::File::open(file).unwrap();
+        let mut slices = minimal_reader::spawn(file, slice);
         let mut id = 1u32;
-        loop {
-            let mut buf = Vec::with_capacity(slice as usize);
-            (&mut f).take(slice).read_to_end(&mut buf).unwrap();
-            if buf.is_empty() {
-                break;
-            }
+        while let Some(buf) = slices.recv().await {
             let part = Part::bytes(buf).file_name(format!("slice-{id}")).mime_str("application/octet-stream").unwrap();
             let form = Form::new()
                 .part("data", part)
@@ -91,6 +89,6 @@ impl Client {
             id += 1;
         }
         let data = Self::ok(self.signed("/file/mpupload/complete").json(&json(serde_json::json!({"upload_id": upload_id})))).await;
-        data["url"].as_str().unwrap().to_owned()
+        (data["url"].as_str().unwrap().to_owned(), slices.sha1().await)
     }
 }

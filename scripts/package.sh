@@ -37,13 +37,15 @@ build_ui() {
 if [ $kind = deb ]; then
   say "building the $profile .deb with the Tauri bundler"
   build_ui
-  # cargo builds the binary, `tauri bundle` packages it. The debug build is exactly the one
+  # cargo builds the binaries, `tauri bundle` packages them: every [[bin]] of the package goes
+  # to /usr/bin (`ferry`, the command line, and `ferry-window`, which `ferry` execs for the
+  # window); the desktop entry starts `ferry` (mainBinaryName). The debug build is exactly the one
   # scripts/test.sh makes for the E2E tests (whole workspace, same features), so in the tests
   # it costs nothing; `tauri build` would compile a third variant (features unify per package).
   if [ $profile = debug ]; then
     cargo build --workspace --features ferry/custom-protocol >&2
   else
-    cargo build --release --features custom-protocol --bin ferry >&2
+    cargo build --release --features custom-protocol --bin ferry --bin ferry-window >&2
   fi
   # TAURI_FRONTEND_PATH: the CLI would take the first package.json it finds (tests/e2e's) for
   # the UI's. --no-binary-patching: the patch only tells Tauri's updater the bundle type; we
@@ -60,7 +62,8 @@ fi
 
 # Windows: the Tauri bundler's NSIS target cannot run offline (it downloads
 # nsis_tauri_utils.dll from GitHub at build time, see README "Install"), so the installer is
-# made by our own packaging/ferry.nsi with Debian's makensis.
+# made by our own packaging/ferry.nsi with Debian's makensis. On Windows `ferry.exe` is the one
+# binary, window included (src-tauri/main.rs says why); ferry-window.exe is not shipped.
 target=x86_64-pc-windows-gnu
 say "building ferry.exe ($profile) for $target"
 build_ui

@@ -10,6 +10,9 @@ mod app {
     mod engine_crash;
     mod engine_uploads;
     mod folders;
+    // /proc/PID/maps: Linux only.
+    #[cfg(target_os = "linux")]
+    mod headless;
     mod hostile;
     mod provider_pds;
     mod provider_dingtalk;

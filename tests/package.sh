@@ -55,12 +55,18 @@ check "it depends on WebKitGTK 4.1" grep -q 'libwebkit2gtk-4\.1-0' <<<"$(field D
 check "it depends on GTK 3" grep -q 'libgtk-3-0' <<<"$(field Depends)"
 check "it depends on an AppIndicator library (the tray)" grep -q 'libayatana-appindicator3-1' <<<"$(field Depends)"
 check "it recommends a Secret Service (gnome-keyring or another)" grep -q 'gnome-keyring |' <<<"$(field Recommends)"
-# Every library the installed binary links must come with a declared dependency (or libc).
+# Two programs: `ferry` (the command line, no GUI library) and `ferry-window`, which it execs.
 dpkg-deb --fsys-tarfile "$deb" | tar -xO usr/bin/ferry > "$tmp/ferry.bin" && chmod +x "$tmp/ferry.bin"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO usr/bin/ferry-window > "$tmp/ferry-window.bin" && chmod +x "$tmp/ferry-window.bin"
+check "the package has /usr/bin/ferry-window (the window)" test -s "$tmp/ferry-window.bin"
+check "/usr/bin/ferry links no GUI library (no WebKitGTK, GTK, GStreamer)" bash -c \
+  '! ldd "$1" | grep -E "libwebkit2gtk|libjavascriptcoregtk|libgtk-3|libgdk-3|libgst"' _ "$tmp/ferry.bin"
+check "  …while ferry-window links WebKitGTK" bash -c 'ldd "$1" | grep -q libwebkit2gtk-4\.1' _ "$tmp/ferry-window.bin"
+# Every library the installed binaries link must come with a declared dependency (or libc).
 declared=$(field Depends | tr ',' '\n' | sed 's/([^)]*)//; s/[[:space:]]//g' | grep .)
 closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances $declared 2>/dev/null | grep -v '^ ' | sed 's/:.*//' | sort -u)
-libs=$(ldd "$tmp/ferry.bin" | awk '/=>/ {print $3}' | xargs -r readlink -f | sort -u)
+libs=$(ldd "$tmp/ferry.bin" "$tmp/ferry-window.bin" | awk '/=>/ {print $3}' | xargs -r readlink -f | sort -u)
 # One dpkg -S for all (it is slow per call); usrmerge: dpkg may know a file under /lib.
 owners=$(dpkg -S $libs $(sed 's|^/usr||' <<<"$libs") 2>/dev/null)
 undeclared=()
@@ -69,7 +75,7 @@ for lib in $libs; do
   case $pkg in libc6|libgcc-s1) continue ;; esac
   grep -qx "$pkg" <<<"$closure" || undeclared+=("${pkg:-?} (${lib##*/})")
 done
-check "every shared library ferry links ($(wc -w <<<"$libs")) comes with a declared dependency${undeclared:+ (not: ${undeclared[*]})}" \
+check "every shared library ferry and ferry-window link ($(wc -w <<<"$libs")) comes with a declared dependency${undeclared:+ (not: ${undeclared[*]})}" \
   test ${#undeclared[@]} -eq 0
 
 # FERRY_PACKAGE_TEST_ROOT=throwaway uses the throw-away root even as root.
@@ -93,6 +99,7 @@ if [ -z "$root" ]; then
   check "ferry is on PATH as /usr/bin/ferry" test "$(command -v ferry)" = /usr/bin/ferry
 fi
 check "the installed ferry is executable" test -x "$bin"
+check "  …and so is ferry-window beside it" test -x "$root/usr/bin/ferry-window"
 
 # Headless: no display at all; a data dir of its own.
 data="$tmp/data"
@@ -133,7 +140,7 @@ done
 
 check "dpkg -r removes it" "${dpkg_cmd[@]}" -r ferry
 check "dpkg no longer lists it as installed" bash -c '! "$@" -s ferry 2>/dev/null | grep -q "install ok installed"' _ "${dpkg_cmd[@]}"
-check "the binary is gone" test ! -e "$bin"
+check "the binaries are gone" test ! -e "$bin" -a ! -e "$root/usr/bin/ferry-window"
 check "the desktop entry is gone" test ! -e "$desktop"
 check "no ferry icon is left in hicolor" test -z "$(find "$root/usr/share/icons/hicolor" -name "$icon.png" 2>/dev/null)"
 [ -z "$root" ] && check "ferry is no longer on PATH" bash -c '! command -v ferry'

@@ -10,14 +10,8 @@ use tauri_specta::Event;
 use super::events::FilesOpened;
 use super::App;
 
-/// What a launch asks of the window.
-#[derive(Debug, Clone, Default)]
-pub struct Launch {
-    /// Start with no window (in the tray).
-    pub hidden: bool,
-    /// Absolute paths to queue.
-    pub files: Vec<PathBuf>,
-}
+/// What a launch asks of the window (parsed by the command line, `ferry-cli`).
+pub use ferry_cli::Launch;
 
 pub fn queue_files(app: AppHandle, files: Vec<PathBuf>) {
     if files.is_empty() {

@@ -179,6 +179,14 @@ fn windows_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Replaces this process with `program` (arguments `args`, `args[0]` as its argv[0]): on
+/// unix an `exec`, so the PID, the argv a process list shows and the environment stay the
+/// same; on Windows, which has no exec, the program runs as a child and this process exits
+/// with its code. Returns only on failure.
+pub fn exec(program: &Path, args: &[std::ffi::OsString]) -> io::Error {
+    sys::exec(program, args)
+}
+
 /// The folder for per-user application data: XDG_DATA_HOME on Linux, Application Support on
 /// macOS, %APPDATA% on Windows (what Tauri's `app_data_dir()` uses too).
 pub fn app_data_root() -> PathBuf {

@@ -70,3 +70,12 @@ pub async fn stop_requested() {
         }
     }
 }
+
+pub fn exec(program: &Path, args: &[OsString]) -> io::Error {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(program);
+    if let Some((arg0, rest)) = args.split_first() {
+        command.arg0(arg0).args(rest);
+    }
+    command.exec()
+}

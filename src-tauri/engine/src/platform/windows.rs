@@ -138,3 +138,10 @@ pub async fn stop_requested() {
         }
     }
 }
+
+pub fn exec(program: &Path, args: &[OsString]) -> io::Error {
+    match std::process::Command::new(program).args(args.iter().skip(1)).status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => e,
+    }
+}

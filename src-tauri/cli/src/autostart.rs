@@ -54,7 +54,11 @@ pub fn write(want: Autostart, data_dir: &Path) -> io::Result<()> {
             _ => Ok(()),
         };
     }
+    // `ferry` itself, also when the window (`ferry-window` beside it) writes the entry: one
+    // stable command to start at login, which opens the window.
     let exe = std::env::current_exe()?;
+    let ferry = exe.with_file_name(format!("ferry{}", std::env::consts::EXE_SUFFIX));
+    let exe = if ferry.is_file() { ferry } else { exe };
     let mut exec = vec![quote(&exe.to_string_lossy())];
     if want.hidden {
         exec.push("--hidden".into());

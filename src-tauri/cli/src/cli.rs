@@ -384,11 +384,14 @@ fn upload(ferry: &Ferry, paths: &[PathBuf], account: &str, dest: &str, json: boo
     let account = ferry.accounts.get(account)?;
     check_dest(&account, dest)?;
     let report = ferry_engine::enqueue::enqueue_paths(ferry, &account, paths, dest)?;
-    let mut out = std::io::stdout().lock();
+    // Buffered: a folder of 100,000 files is 100,000 lines, one write each when line-buffered.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for job in &report.queued {
         let line = if json { serde_json::to_string(job).expect("serialises") } else { job.id.to_string() };
         let _ = writeln!(out, "{line}");
     }
+    let _ = out.flush();
+    drop(out);
     for note in &report.notes {
         eprintln!("ferry: note: {note}");
     }

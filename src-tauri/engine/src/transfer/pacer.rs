@@ -4,11 +4,9 @@
 //! decides the sleeps (the rclone model).
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
+use crate::providers::client::rate::Rate;
 use crate::providers::ProviderError;
 
 #[derive(Debug, Clone, Copy)]
@@ -30,34 +28,24 @@ impl Default for RetryPolicy {
 pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(60);
 
 pub struct Pacer {
-    interval: Option<Duration>,
-    /// No request for this account starts before this instant.
-    next: Mutex<Instant>,
+    /// The account's request spacing; a Retry-After holds it back for everyone.
+    rate: Rate,
     policy: RetryPolicy,
 }
 
 impl Pacer {
     pub fn new(requests_per_sec: Option<f64>, policy: RetryPolicy) -> Self {
-        let interval = requests_per_sec.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
-        Pacer { interval, next: Mutex::new(Instant::now()), policy }
+        Pacer { rate: Rate::per_sec(requests_per_sec.unwrap_or(0.0)), policy }
     }
 
     /// Waits for this request's slot.
     pub async fn slot(&self) {
-        let at = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let at = (*next).max(Instant::now());
-            *next = at + self.interval.unwrap_or_default();
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        self.rate.slot().await
     }
 
     /// Holds every request of the account back for `d` (the provider asked us to wait).
     pub fn hold(&self, d: Duration) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        *next = (*next).max(now.checked_add(d).unwrap_or(now + crate::providers::error::MAX_SERVER_WAIT));
+        self.rate.hold(d)
     }
 
     /// The sleep before retry number `retry` (1-based): exponential, capped, with jitter
@@ -107,6 +95,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::time::Instant;
 
     fn policy() -> RetryPolicy {
         RetryPolicy { attempts: 4, base: Duration::from_millis(100), cap: Duration::from_secs(1) }

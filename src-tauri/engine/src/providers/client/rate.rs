@@ -1,5 +1,6 @@
-//! Spaces a provider's own API calls to a documented rate, for providers whose part uploads
-//! go elsewhere (a storage host behind signed URLs) and so must not be paced with them.
+//! Spaces calls to a documented rate: the engine's per-account pacer, and a provider's own
+//! API calls where its part uploads go elsewhere (a storage host behind signed URLs) and so
+//! must not be paced with them.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,6 +28,13 @@ impl Rate {
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// Holds every call back for `d` from now (the server asked us to wait).
+    pub fn hold(&self, d: Duration) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        *next = (*next).max(now.checked_add(d).unwrap_or(now + crate::providers::error::MAX_SERVER_WAIT));
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use super::api::{self, Created, FileInfo};
+use super::api::{self, Created};
 use super::errors::{self, Failure};
 use super::hash::{self, Digests};
 use super::session::{ctx_json, Mode, NameMode, Session};
@@ -67,6 +67,14 @@ impl Pds {
         Ok(self.digests(job, whole).await?.content_hash.clone())
     }
 
+    /// One `POST /v2/file/create`: the parsed answer, or PDS's refusal for the caller to judge.
+    async fn send_create(&self, body: &Value) -> ProviderResult<std::result::Result<Created, Failure>> {
+        match self.api.call("/v2/file/create", body).await? {
+            Ok(v) => Ok(Ok(api::parse("create", v)?)),
+            Err(f) => Ok(Err(f)),
+        }
+    }
+
     /// `POST /v2/file/create`; with `overwrite`, a name already taken is created again as a
     /// new revision of the existing file (§3). `again`: an earlier create for the job may have
     /// been done without its answer reaching us (`JobSpec::init_may_have_run`).
@@ -82,40 +90,31 @@ impl Pds {
         if once {
             let mut refuse = body.clone();
             refuse["check_name_mode"] = "refuse".into();
-            let created: Created = match self.api.call("/v2/file/create", &refuse).await? {
-                Ok(v) => api::parse("create", v)?,
-                Err(f) => return Ok(Err(f)),
+            let created = match self.send_create(&refuse).await? {
+                Ok(c) if c.exist => c,
+                other => return Ok(other),
             };
-            if !created.exist {
-                return Ok(Ok(created));
-            }
             if self.holds_content(&created.file_id, body).await? {
                 tracing::info!(file_id = %created.file_id, "PDS already has this file under its name: not creating another");
                 return Ok(Ok(Created { rapid_upload: true, exist: false, ..created }));
             }
         }
-        let created: Created = match self.api.call("/v2/file/create", body).await? {
-            Ok(v) => api::parse("create", v)?,
+        let created = match self.send_create(body).await? {
+            Ok(c) => c,
             Err(f) => return Ok(Err(f)),
         };
         if created.exist && self.name_mode == NameMode::Overwrite && body.get("file_id").is_none() {
             let mut again = body.clone();
             again["file_id"] = created.file_id.clone().into();
             again["check_name_mode"] = "ignore".into();
-            return match self.api.call("/v2/file/create", &again).await? {
-                Ok(v) => Ok(Ok(api::parse("create", v)?)),
-                Err(f) => Ok(Err(f)),
-            };
+            return self.send_create(&again).await;
         }
         Ok(Ok(created))
     }
 
     /// Whether the file `file_id` is complete with the size and content hash of `body`.
     async fn holds_content(&self, file_id: &str, body: &Value) -> ProviderResult<bool> {
-        let info: FileInfo = self
-            .api
-            .post("file get", "/v2/file/get", &json!({ "drive_id": self.drive_id, "file_id": file_id }))
-            .await?;
+        let info = self.file_get(&self.drive_id, file_id).await?;
         let hash = body["content_hash"].as_str().unwrap_or_default();
         let complete = info.status.as_deref().is_none_or(|s| s == "available");
         Ok(complete

@@ -91,10 +91,8 @@ impl Pds {
         })
     }
 
-    async fn file_get(&self, s: &Session) -> ProviderResult<FileInfo> {
-        self.api
-            .post("file get", "/v2/file/get", &json!({ "drive_id": s.drive_id, "file_id": s.file_id }))
-            .await
+    async fn file_get(&self, drive_id: &str, file_id: &str) -> ProviderResult<FileInfo> {
+        self.api.post("file get", "/v2/file/get", &json!({ "drive_id": drive_id, "file_id": file_id })).await
     }
 
     /// `/v2/file/complete`, once: after a lost answer the file is looked up first, and an
@@ -102,7 +100,7 @@ impl Pds {
     async fn complete(&self, s: &Session) -> ProviderResult<FileInfo> {
         let was_lost = self.lost.lock().unwrap_or_else(|p| p.into_inner()).contains(&s.upload_id);
         if was_lost {
-            let file = self.file_get(s).await?;
+            let file = self.file_get(&s.drive_id, &s.file_id).await?;
             if file.status.as_deref() == Some("available") {
                 tracing::info!(file_id = %file.file_id, "PDS had completed this upload before its answer was lost");
                 return Ok(file);
@@ -112,7 +110,7 @@ impl Pds {
             Ok(Ok(v)) => api::parse("complete", v),
             // Completed already (an earlier answer was lost), or expired: PDS's view decides (§6).
             Ok(Err(f)) if f.is("NotFound.UploadId") => {
-                let file = self.file_get(s).await?;
+                let file = self.file_get(&s.drive_id, &s.file_id).await?;
                 if file.status.as_deref() != Some("available") {
                     return Err(errors::api("complete", &f));
                 }
@@ -223,7 +221,7 @@ impl Provider for Pds {
             // PDS forgets an upload once it is completed too: a `complete` whose answer died
             // with the engine. If the file is there, the ledger is right and the commit finds
             // it; starting over would make a second file. (Found by the chaos soak.)
-            Err(e) if e.restart => match self.file_get(&s).await {
+            Err(e) if e.restart => match self.file_get(&s.drive_id, &s.file_id).await {
                 Ok(file) if file.status.as_deref() == Some("available") => {
                     tracing::info!(file_id = %file.file_id, "PDS completed this upload before the engine stopped");
                     Ok(None)
